@@ -1,0 +1,27 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { properties } from './actions';
+import { router } from './actions/router';
+
+export class GeminiOmni implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Gemini Omni',
+		name: 'geminiOmni',
+		icon: { light: 'file:../../icons/geminiOmni.svg', dark: 'file:../../icons/geminiOmni.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		description: 'Generate video, character video, speech and lip-sync with the Gemini Omni API',
+		defaults: { name: 'Gemini Omni' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'geminiOmniApi', required: true }],
+		properties,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

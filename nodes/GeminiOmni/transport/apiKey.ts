@@ -1,0 +1,25 @@
+/** The API key's format, and keeping it out of everything a user or a log can see. */
+
+export const DEFAULT_BASE_URL = 'https://googlegeminiomni.com';
+
+// The contract: `gomni_` followed by exactly 64 hexadecimal characters; hex is case-insensitive.
+const API_KEY_PATTERN = /^gomni_[0-9a-f]{64}$/i;
+
+export const API_KEY_FORMAT_MESSAGE =
+	'The Gemini Omni API key is not in the expected format: it must be "gomni_" followed by 64 hexadecimal characters. Copy it again from the /api-keys page of your account. No request was sent.';
+
+export function isValidApiKey(apiKey: unknown): apiKey is string {
+	return typeof apiKey === 'string' && API_KEY_PATTERN.test(apiKey);
+}
+
+// Anything key-shaped is masked too, so a key pasted into a prompt or echoed by a server is never shown.
+const ANY_KEY_PATTERN = /gomni_[0-9a-f]{8,}/gi;
+
+/** Removes every secret (and anything shaped like an API key) from a text. */
+export function redactSecrets(text: string, secrets: Array<string | undefined> = []): string {
+	let redacted = text;
+	for (const secret of secrets) {
+		if (secret && secret.length >= 6) redacted = redacted.split(secret).join('[redacted]');
+	}
+	return redacted.replace(ANY_KEY_PATTERN, 'gomni_[redacted]');
+}

@@ -1,0 +1,79 @@
+/** The contract's error table, turned into errors that tell an n8n user what happened and what to do. */
+import type { INode, JsonObject } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+
+import { redactSecrets } from './apiKey';
+
+const ACTION_BY_STATUS: Record<number, { title: string; action: string }> = {
+	400: { title: 'Invalid request', action: 'Fix the field the message names; the request was not retried.' },
+	401: {
+		title: 'Invalid API key',
+		action: 'Check the API key in the Gemini Omni API credential (copy it again from the /api-keys page).',
+	},
+	402: { title: 'Insufficient credits', action: 'Top up credits or upgrade the plan.' },
+	403: {
+		title: 'Not permitted on this plan',
+		action: 'The REST API needs a Pro or Premium plan: upgrade the account that owns this key.',
+	},
+	404: {
+		title: 'Job not found',
+		action: 'Check the job ID: it must be a job created with this same API key.',
+	},
+	429: {
+		title: 'Rate limit exceeded',
+		action: 'Wait and run again, lower the batch concurrency, or upgrade the plan for higher limits.',
+	},
+	500: { title: 'Gemini Omni internal error', action: 'Try again later.' },
+	502: { title: 'Gemini Omni gateway error', action: 'Try again later.' },
+	503: { title: 'Gemini Omni is unavailable', action: 'Try again later.' },
+	504: { title: 'Gemini Omni gateway timeout', action: 'Try again later.' },
+};
+
+export interface ApiFailure {
+	status?: number;
+	/** The server's own `error` text, when it sent one. */
+	serverMessage?: string;
+	method: string;
+	path: string;
+	attempts: number;
+	/** What was tried, for retried failures, e.g. "4 attempts over 9.2 s, honouring Retry-After". */
+	retrySummary?: string;
+	/** A network-level failure (timeout, refused, reset) rather than an HTTP answer. */
+	networkError?: string;
+}
+
+export function serverErrorText(body: unknown): string | undefined {
+	if (body && typeof body === 'object' && 'error' in body) {
+		const error = (body as { error: unknown }).error;
+		if (typeof error === 'string') return error;
+		if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+	}
+	if (typeof body === 'string' && body.trim() !== '') return body.trim().slice(0, 500);
+	return undefined;
+}
+
+/** Builds the NodeApiError for a failed request; every text goes through redaction first. */
+export function toNodeApiError(
+	node: INode,
+	failure: ApiFailure,
+	secrets: Array<string | undefined>,
+	itemIndex?: number,
+): NodeApiError {
+	const { status } = failure;
+	const known = status ? ACTION_BY_STATUS[status] : undefined;
+	const title = known?.title ?? (status ? `Gemini Omni answered HTTP ${status}` : 'Could not reach Gemini Omni');
+	const detail = failure.serverMessage ?? failure.networkError;
+	const message = redactSecrets(detail ? `${title}: ${detail}` : title, secrets);
+	const tried = failure.attempts > 1 ? ` Tried ${failure.retrySummary ?? `${failure.attempts} times`}.` : '';
+	const action = known?.action ?? (status ? 'Try again later.' : 'Check the Base URL in the credential and the network.');
+	const description = redactSecrets(`${action} (${failure.method} ${failure.path})${tried}`, secrets);
+	// Only our own clean fields go in: the raw HTTP error would carry the request headers, key included.
+	const response: JsonObject = { message, description };
+	if (status) response.httpCode = String(status);
+	return new NodeApiError(node, response, {
+		message,
+		description,
+		httpCode: status ? String(status) : undefined,
+		itemIndex,
+	});
+}

@@ -1,0 +1,29 @@
+import { sleep } from 'n8n-workflow';
+
+export class ExecutionCancelledError extends Error {
+	constructor() {
+		super('The execution was cancelled');
+		this.name = 'ExecutionCancelledError';
+	}
+}
+
+/**
+ * Waits `ms`, ending early with ExecutionCancelledError when the execution is cancelled.
+ * n8n-workflow's `sleep` is used for the timer (node code may not touch timers directly); older n8n
+ * versions give no cancel signal, and then this is a plain sleep.
+ */
+export async function sleepUnlessCancelled(ms: number, signal?: AbortSignal): Promise<void> {
+	if (signal?.aborted) throw new ExecutionCancelledError();
+	if (ms <= 0) return;
+	if (!signal) return await sleep(ms);
+	let onAbort: (() => void) | undefined;
+	const aborted = new Promise<never>((_resolve, reject) => {
+		onAbort = () => reject(new ExecutionCancelledError());
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+	try {
+		await Promise.race([sleep(ms), aborted]);
+	} finally {
+		if (onAbort) signal.removeEventListener('abort', onAbort);
+	}
+}
