@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import type { KeyAccount } from './keys';
+import type { JobStatus, SimJobView } from './types';
+import type { GenerateRequest, Model, Resolution } from './validation';
+
+/**
+ * Directives let tests and real n8n workflows steer a job through its prompt or script text:
+ *   [sim:fail]                       the job fails at the end of its run with a default error
+ *   [sim:fail=Content policy: ...]   ... with that error text
+ *   [sim:overrun=1.5]                the job runs 1.5x its estimate (the estimate is unchanged)
+ *   [sim:seconds=2]                  nominal duration 2 s (before timeScale); the estimate matches
+ *   [sim:bytes=1073741824]           the output is that many bytes
+ * The prompt is stored and echoed as sent; directives are only read, never stripped.
+ */
+export interface Directives {
+	fail?: string;
+	overrun?: number;
+	seconds?: number;
+	bytes?: number;
+}
+
+export const DEFAULT_FAILURE = 'Generation failed: the model could not produce this output (simulated)';
+
+const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|seconds|bytes)(?:=([^\]]*))?\]/g;
+
+export function parseDirectives(text: string): Directives {
+	const directives: Directives = {};
+	for (const match of text.matchAll(DIRECTIVE_PATTERN)) {
+		const [, name, rawValue] = match;
+		const value = rawValue?.trim();
+		if (name === 'fail') {
+			directives.fail = value ? value : DEFAULT_FAILURE;
+			continue;
+		}
+		const number = Number(value);
+		if (value === undefined || value === '' || !Number.isFinite(number) || number < 0) continue;
+		if (name === 'overrun') directives.overrun = number;
+		if (name === 'seconds') directives.seconds = number;
+		if (name === 'bytes') directives.bytes = Math.floor(number);
+	}
+	return directives;
+}
+
+/** One factor for cost, duration and output size: a 4k clip is much heavier than a 720p one. */
+const RESOLUTION_FACTOR: Record<Resolution, number> = { '720p': 0.6, '1080p': 1, '4k': 2.5 };
+
+/**
+ * Credit cost, decided (the guide only shows 150 for a 1080p 8 s video):
+ *   video      round(150 × duration/8 × resolution factor)   720p 0.6, 1080p 1, 4k 2.5
+ *   character  the video cost × 1.2, rounded
+ *   audio      10 + ceil(script characters / 50); lip-sync (videoUrl) adds 50
+ */
+export function creditCost(request: GenerateRequest): number {
+	if (request.model === 'gemini-omni-audio') {
+		return 10 + Math.ceil(request.text.length / 50) + (request.lipSync ? 50 : 0);
+	}
+	const video = 150 * (request.duration / 8) * RESOLUTION_FACTOR[request.resolution];
+	return Math.round(request.model === 'gemini-omni-character' ? video * 1.2 : video);
+}
+
+/**
+ * Nominal run time in seconds before timeScale: a 1080p 8 s video takes 60 s (the guide's example),
+ * scaling like the cost; character × 1.2; speech 15 s, lip-sync 30 s. [sim:seconds=N] overrides.
+ */
+export function nominalSeconds(request: GenerateRequest, directives: Directives): number {
+	if (directives.seconds !== undefined) return directives.seconds;
+	if (request.model === 'gemini-omni-audio') return request.lipSync ? 30 : 15;
+	const video = 60 * (request.duration / 8) * RESOLUTION_FACTOR[request.resolution];
+	return request.model === 'gemini-omni-character' ? video * 1.2 : video;
+}
+
+/** Default outputs are small so tests stay fast; [sim:bytes=N] asks for a big one. */
+export function outputBytes(request: GenerateRequest, directives: Directives): number {
+	if (directives.bytes !== undefined) return directives.bytes;
+	if (request.model === 'gemini-omni-audio') return 64 * 1024;
+	return Math.round(256 * 1024 * RESOLUTION_FACTOR[request.resolution] * (request.duration / 8));
+}
+
+/** Decided: every gemini-omni-audio job (speech or lip-sync) yields audio/mpeg; the video models video/mp4. */
+export function outputKind(model: Model): { extension: 'mp3' | 'mp4'; mimeType: string } {
+	return model === 'gemini-omni-audio'
+		? { extension: 'mp3', mimeType: 'audio/mpeg' }
+		: { extension: 'mp4', mimeType: 'video/mp4' };
+}
+
+export interface Job {
+	id: string;
+	account: KeyAccount;
+	model: Model;
+	createdAt: number;
+	/** Actual run time in ms, after timeScale and overrun. */
+	durationMs: number;
+	finishAt: number;
+	estimatedSeconds: number;
+	/** Charged at acceptance; set to 0 when a failed job is refunded. */
+	creditCost: number;
+	failure?: string;
+	outputBytes: number;
+	callbackUrl?: string;
+	/** True once the finish side effects (refund, signed URL, webhook) ran. */
+	settled: boolean;
+	outputUrl?: string;
+	/** The final webhook event, serialised once so retries and redeliveries send identical bytes. */
+	finalEvent?: { event: string; body: string; signature: string };
+}
+
+export function newJobId(): string {
+	return 'job_' + randomBytes(10).toString('hex');
+}
+
+/** Status follows the clock so it is exact however late a timer fires: accepted for the first 10 %. */
+export function jobStatus(job: Job, now: number): JobStatus {
+	if (now >= job.finishAt) return job.failure !== undefined ? 'failed' : 'done';
+	return now - job.createdAt < job.durationMs * 0.1 ? 'accepted' : 'generating';
+}
+
+export function jobView(job: Job, now: number): SimJobView {
+	const status = jobStatus(job, now);
+	const view: SimJobView = {
+		jobId: job.id,
+		status,
+		model: job.model,
+		creditCost: status === 'failed' ? 0 : job.creditCost,
+		createdAt: new Date(job.createdAt).toISOString(),
+		estimatedSeconds: job.estimatedSeconds,
+	};
+	if (status === 'done' && job.outputUrl) view.outputUrl = job.outputUrl;
+	if (status === 'done' || status === 'failed') view.completedAt = new Date(job.finishAt).toISOString();
+	if (status === 'failed') view.error = job.failure;
+	return view;
+}
