@@ -1,64 +1,94 @@
 /**
  * Owns the item loop: every input item ends as exactly one output item (or a clear error naming it),
- * in input order, with pairedItem. Continue On Fail turns an item's error into `{ error, ... }`.
+ * in input order, with pairedItem. Operations turn item i into a JobRequest; the scheduler runs them
+ * all concurrently inside the plan's limits. Continue On Fail turns an item's error into
+ * `{ error, jobId?, status?, model?, ... }`, so an accepted job is never lost from the output.
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import * as job from './job';
 import { redactSecrets } from '../transport/apiKey';
+import { runJobBatch } from '../scheduler';
+import type { ItemJobError, JobRequest } from '../scheduler';
+import * as resources from './index';
 
-type ItemOperation = (this: IExecuteFunctions, itemIndex: number) => Promise<INodeExecutionData[]>;
+type Operation = (this: IExecuteFunctions, itemIndex: number) => Promise<JobRequest>;
 
-const operations: Record<string, Record<string, ItemOperation>> = {
-	job: { get: job.get.execute },
+const operations: Record<string, Record<string, Operation>> = {
+	audio: { textToSpeech: resources.audio.textToSpeech.execute, lipSync: resources.audio.lipSync.execute },
+	character: { generateVideo: resources.character.generateVideo.execute },
+	file: { upload: resources.file.upload.execute },
+	job: {
+		get: resources.job.get.execute,
+		wait: resources.job.wait.execute,
+		downloadOutput: resources.job.downloadOutput.execute,
+	},
+	video: { textToVideo: resources.video.textToVideo.execute, imageToVideo: resources.video.imageToVideo.execute },
 };
 
-/** Anything an error may carry about an accepted job, so a paid job is never lost from the output. */
-export interface ItemErrorContext extends IDataObject {
-	jobId?: string;
-	status?: string;
-}
-
-export function errorItem(error: Error, itemIndex: number, context: ItemErrorContext = {}): INodeExecutionData {
-	const description = (error as { description?: string }).description;
+export function errorItem(error: Error, itemIndex: number, context: IDataObject = {}): INodeExecutionData {
 	const json: IDataObject = { error: redactSecrets(error.message) };
+	const description = (error as { description?: string }).description;
 	if (description) json.errorDescription = redactSecrets(description);
 	const httpCode = (error as { httpCode?: string | null }).httpCode;
 	if (httpCode) json.httpCode = httpCode;
 	return { json: { ...json, ...context }, pairedItem: { item: itemIndex } };
 }
 
-/** Makes sure an error that stops the node names the item it came from. */
-export function attributeToItem(this: IExecuteFunctions, error: Error, itemIndex: number): Error {
-	const suffix = ` [item ${itemIndex}]`;
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
-		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
-		if (!error.message.endsWith(suffix)) error.message += suffix;
-		return error;
+/** The error that stops the node: names the item, and the accepted job so it is not lost. */
+function stoppingError(this: IExecuteFunctions, failure: ItemJobError & { alsoAccepted?: string[] }, itemIndex: number): Error {
+	const jobId = failure.context.jobId as string | undefined;
+	const suffix = ` [item ${itemIndex}${jobId && !failure.message.includes(String(jobId)) ? `, job ${jobId}` : ''}]`;
+	const others = failure.alsoAccepted?.length
+		? ` Other accepted jobs that were still running (not cancelled; use Job → Wait): ${failure.alsoAccepted.join(', ')}.`
+		: '';
+	const cause = failure.cause;
+	if (cause instanceof NodeApiError || cause instanceof NodeOperationError) {
+		cause.message = redactSecrets(cause.message) + suffix;
+		if (cause.context.itemIndex === undefined) cause.context.itemIndex = itemIndex;
+		if (others) cause.description = `${cause.description ?? ''}${others}`.trim();
+		return cause;
 	}
-	return new NodeOperationError(this.getNode(), redactSecrets(error.message) + suffix, { itemIndex });
+	return new NodeOperationError(this.getNode(), redactSecrets(cause.message) + suffix, {
+		itemIndex,
+		description: others.trim() || undefined,
+	});
 }
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const execute = operations[resource]?.[operation];
-	if (!execute) {
+	const toRequest = operations[resource]?.[operation];
+	if (!toRequest) {
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
 	}
+	const continueOnFail = this.continueOnFail();
 
-	const output: INodeExecutionData[] = [];
+	// Reading parameters can fail per item (an empty prompt, a bad expression): that item fails alone.
+	const requests: Array<JobRequest | Error> = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			output.push(...(await execute.call(this, itemIndex)));
+			requests.push(await toRequest.call(this, itemIndex));
 		} catch (error) {
-			if (this.continueOnFail()) {
-				output.push(errorItem(error as Error, itemIndex));
-				continue;
-			}
-			throw attributeToItem.call(this, error as Error, itemIndex);
+			if (!continueOnFail) throw stoppingError.call(this, { cause: error, context: {} } as ItemJobError, itemIndex);
+			requests.push(error as Error);
+		}
+	}
+
+	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
+	const maxConcurrentJobs = Number(options.maxConcurrentJobs) > 0 ? Number(options.maxConcurrentJobs) : undefined;
+	const outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
+
+	const output: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < outcomes.length; itemIndex++) {
+		const outcome = outcomes[itemIndex];
+		if (outcome.ok) {
+			output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
+		} else if (continueOnFail) {
+			output.push(errorItem(outcome.error.cause, itemIndex, outcome.error.context));
+		} else {
+			throw stoppingError.call(this, outcome.error, itemIndex);
 		}
 	}
 	return [output];

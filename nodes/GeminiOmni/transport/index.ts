@@ -13,7 +13,8 @@ import type {
 	IHookFunctions,
 	IN8nHttpFullResponse,
 } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { JsonObject } from 'n8n-workflow';
 
 import { API_KEY_FORMAT_MESSAGE, DEFAULT_BASE_URL, isValidApiKey, redactSecrets } from './apiKey';
 import { toNodeApiError, serverErrorText } from './errors';
@@ -39,6 +40,11 @@ export interface ApiRequestOptions {
 	/** Path under the base URL, e.g. `/api/v1/jobs/job_1`. */
 	path: string;
 	body?: IDataObject;
+	/**
+	 * A non-JSON body (the multipart upload). A factory, because a streamed body can be sent only once:
+	 * every attempt gets a fresh one.
+	 */
+	rawBody?: () => Promise<{ body: unknown; headers: Record<string, string> }>;
 	itemIndex?: number;
 	/** Total attempts including the first. */
 	maxAttempts?: number;
@@ -91,6 +97,82 @@ function describeNetworkError(error: unknown): string {
 	return code && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+/** JSON answers may arrive as text or bytes when the request itself was not JSON. */
+function parseBody(body: unknown): unknown {
+	const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+	if (typeof text !== 'string') return text;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+export interface DownloadedFile {
+	/** A readable stream of the body; hand it to prepareBinaryData without buffering. */
+	stream: NodeJS.ReadableStream & { destroy?: () => void };
+	contentType?: string;
+	contentLength?: number;
+}
+
+/**
+ * Opens a signed output URL as a stream. Storage URLs carry their own signature, so the API key is
+ * NOT sent. Retries network errors and 5xx like the API (nothing is created by a GET).
+ */
+export async function openDownload(
+	this: ApiContext,
+	url: string,
+	options: { itemIndex?: number; maxAttempts?: number; timeoutMs?: number; jobId?: string } = {},
+): Promise<DownloadedFile> {
+	const signal = getCancelSignal(this);
+	const maxAttempts = options.maxAttempts ?? 3;
+	const safePath = url.split('?')[0];
+	for (let attempt = 1; ; attempt++) {
+		let response: IN8nHttpFullResponse | undefined;
+		let networkError: string | undefined;
+		try {
+			response = (await this.helpers.httpRequest({
+				method: 'GET',
+				url,
+				encoding: 'stream',
+				json: false,
+				returnFullResponse: true,
+				ignoreHttpStatusErrors: true,
+				timeout: options.timeoutMs ?? 10 * 60_000,
+			})) as IN8nHttpFullResponse;
+		} catch (error) {
+			networkError = describeNetworkError(error);
+		}
+		if (response && response.statusCode >= 200 && response.statusCode < 300) {
+			const length = Number(response.headers?.['content-length']);
+			return {
+				stream: response.body as DownloadedFile['stream'],
+				contentType: response.headers?.['content-type'] as string | undefined,
+				contentLength: Number.isFinite(length) ? length : undefined,
+			};
+		}
+		const status = response?.statusCode;
+		(response?.body as { destroy?: () => void } | undefined)?.destroy?.();
+		const retryable = status === undefined || isRetryableStatus(status);
+		if (!retryable || attempt >= maxAttempts) {
+			const forJob = options.jobId ? ` for job ${options.jobId}` : '';
+			const message =
+				status === 403
+					? `The output URL${forJob} has expired or is not valid (HTTP 403): signed URLs work for 7 days after completion. Run Job → Get to see the job's current outputUrl.`
+					: status
+						? `Downloading the output${forJob} failed with HTTP ${status}`
+						: `Downloading the output${forJob} failed: ${networkError}`;
+			throw new NodeApiError(this.getNode(), { message, httpCode: status ? String(status) : null } as JsonObject, {
+				message,
+				description: `GET ${safePath}${attempt > 1 ? ` (tried ${attempt} times)` : ''}`,
+				httpCode: status ? String(status) : undefined,
+				itemIndex: options.itemIndex,
+			});
+		}
+		await sleepUnlessCancelled(backoffDelay(attempt - 1, 1000, 10_000), signal);
+	}
+}
+
 /** Sends one API request with retries; resolves with the parsed JSON body of a 2xx answer. */
 export async function apiRequest(this: ApiContext, options: ApiRequestOptions): Promise<IDataObject> {
 	const credentials = options.credentials ?? (await getApiCredentials.call(this, options.itemIndex));
@@ -127,6 +209,12 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 			ignoreHttpStatusErrors: true,
 		};
 		if (options.body !== undefined) request.body = options.body;
+		if (options.rawBody) {
+			const raw = await options.rawBody();
+			request.body = raw.body as IHttpRequestOptions['body'];
+			request.headers = { ...request.headers, ...raw.headers };
+			request.json = false;
+		}
 
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
@@ -146,8 +234,9 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		let delayMs: number;
 		if (response) {
 			const status = response.statusCode;
-			if (status >= 200 && status < 300) return response.body as IDataObject;
-			const serverMessage = serverErrorText(response.body);
+			const body = parseBody(response.body);
+			if (status >= 200 && status < 300) return body as IDataObject;
+			const serverMessage = serverErrorText(body);
 			if (!isRetryableStatus(status) || attempt >= maxAttempts) {
 				throw fail({ status, serverMessage, attempts: attempt });
 			}

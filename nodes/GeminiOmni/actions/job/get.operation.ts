@@ -1,8 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
-import { apiRequest } from '../../transport';
-import { normalizeJob } from '../../helpers/job';
+import type { JobRequest } from '../../scheduler';
 
 export const jobIdProperty: INodeProperties = {
 	displayName: 'Job ID',
@@ -21,20 +20,12 @@ export const description = updateDisplayOptions({ show: { resource: ['job'], ope
 export function readJobId(this: IExecuteFunctions, itemIndex: number): string {
 	const jobId = String(this.getNodeParameter('jobId', itemIndex, '') ?? '').trim();
 	if (!jobId) {
-		throw new NodeOperationError(this.getNode(), 'Job ID is empty: map the jobId of a submitted job', {
-			itemIndex,
-		});
+		throw new NodeOperationError(this.getNode(), 'Job ID is empty: map the jobId of a submitted job', { itemIndex });
 	}
 	return jobId;
 }
 
-/** One request, no waiting: the job's current state. */
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[]> {
-	const jobId = readJobId.call(this, itemIndex);
-	const job = await apiRequest.call(this, {
-		method: 'GET',
-		path: `/api/v1/jobs/${encodeURIComponent(jobId)}`,
-		itemIndex,
-	});
-	return [{ json: normalizeJob(job), pairedItem: { item: itemIndex } }];
+/** Item i → one GET of the job's current state, no waiting. */
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
+	return { jobId: readJobId.call(this, itemIndex) };
 }

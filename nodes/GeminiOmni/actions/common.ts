@@ -1,0 +1,256 @@
+/**
+ * Parameters shared by several operations, and the readers that turn them into a JobRequest.
+ * Every value set has an "Other" entry so any value (or an expression) can be sent: the server is
+ * the judge, and its 400 message reaches the user.
+ */
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { MediaKind } from '../helpers/binary';
+import type { BinaryUpload, JobRequest } from '../scheduler';
+
+export const OTHER = 'other';
+
+export function promptProperty(): INodeProperties {
+	return {
+		displayName: 'Prompt',
+		name: 'prompt',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		required: true,
+		default: '',
+		placeholder: 'A lone lighthouse on a rocky cliff, storm waves crashing below, cinematic wide shot',
+		description: 'What the video should show: subject, action, setting, camera and style',
+	};
+}
+
+export function videoSettingsProperties(): INodeProperties[] {
+	return [
+		{
+			displayName: 'Resolution',
+			name: 'resolution',
+			type: 'options',
+			options: [
+				{ name: '720p', value: '720p', description: 'Cheapest (about 0.6× the 1080p credit cost)' },
+				{ name: '1080p', value: '1080p', description: 'The default; about 150 credits for 8 seconds' },
+				{ name: '4K', value: '4k', description: 'Largest files and highest cost (about 2.5× the 1080p credit cost)' },
+				{ name: 'Other (Type It Below)', value: OTHER, description: 'Send a value this list does not have yet' },
+			],
+			default: '1080p',
+			description: 'Output resolution. Higher resolutions cost more credits and take longer.',
+		},
+		{
+			displayName: 'Custom Resolution',
+			name: 'customResolution',
+			type: 'string',
+			default: '',
+			placeholder: '1440p',
+			displayOptions: { show: { resolution: [OTHER] } },
+			description: 'Sent as is; the API answers with a clear error when it does not support it',
+		},
+		{
+			displayName: 'Duration (Seconds)',
+			name: 'duration',
+			type: 'number',
+			default: 8,
+			hint: 'Whole seconds from 4 to 16. Cost grows with duration.',
+			description: 'Length of the clip in seconds (4–16)',
+		},
+	];
+}
+
+export function mediaInputProperties(
+	field: string,
+	label: string,
+	kind: MediaKind,
+	description: string,
+): INodeProperties[] {
+	const source = `${field}Source`;
+	const types = kind === 'image' ? 'JPEG, PNG or WebP' : 'MP4';
+	return [
+		{
+			displayName: `${label} Source`,
+			name: source,
+			type: 'options',
+			options: [
+				{ name: 'URL', value: 'url', description: 'A public URL the API can fetch' },
+				{
+					name: 'Binary File',
+					value: 'binary',
+					description: 'A file of the input item; it is uploaded to Gemini Omni first (one extra request)',
+				},
+			],
+			default: 'url',
+			description,
+		},
+		{
+			displayName: `${label} URL`,
+			name: field,
+			type: 'string',
+			required: true,
+			default: '',
+			placeholder: kind === 'image' ? 'https://example.com/frame.jpg' : 'https://example.com/character.mp4',
+			displayOptions: { show: { [source]: ['url'] } },
+			description: `URL of the ${types} file, for example the URL returned by File → Upload`,
+		},
+		{
+			displayName: `${label} Binary Property`,
+			name: `${field}BinaryProperty`,
+			type: 'string',
+			required: true,
+			default: 'data',
+			displayOptions: { show: { [source]: ['binary'] } },
+			hint: `The input item's binary property holding the ${types} file`,
+			description: 'Name of the binary property, e.g. data',
+		},
+	];
+}
+
+export function waitProperties(): INodeProperties[] {
+	return [
+		{
+			displayName: 'Wait for Completion',
+			name: 'waitForCompletion',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether to wait until the job is done. Off: return the accepted job (jobId, status, creditCost, estimatedSeconds) at once. On: check it when its estimate says it is ready, then back off.',
+		},
+		{
+			displayName: 'Download Output',
+			name: 'downloadOutput',
+			type: 'boolean',
+			default: true,
+			displayOptions: { show: { waitForCompletion: [true] } },
+			description: 'Whether to stream the finished file into a binary property of the output item',
+		},
+		{
+			displayName: 'Put Output File in Field',
+			name: 'binaryPropertyName',
+			type: 'string',
+			default: 'data',
+			displayOptions: { show: { waitForCompletion: [true], downloadOutput: [true] } },
+			hint: 'The name of the output binary property to put the file in',
+			description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
+		},
+	];
+}
+
+export function optionsCollection(extra: INodeProperties[] = []): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Callback URL',
+				name: 'callbackUrl',
+				type: 'string',
+				default: '',
+				placeholder: 'https://n8n.example.com/webhook/…',
+				description:
+					'Gemini Omni POSTs a signed job.completed or job.failed event here when the job ends, e.g. the production URL of a Gemini Omni Trigger',
+			},
+			{
+				displayName: 'Max Concurrent Jobs',
+				name: 'maxConcurrentJobs',
+				type: 'number',
+				default: 0,
+				description:
+					'Run at most this many jobs of this node at once; 0 uses the plan’s limit (Pro 5, Premium 10). Only applies while waiting for completion.',
+			},
+			{
+				displayName: 'Max Output Size (MiB)',
+				name: 'maxOutputSizeMb',
+				type: 'number',
+				default: 2048,
+				description: 'Refuse to download outputs larger than this; the job and its outputUrl are still returned',
+			},
+			{
+				displayName: 'Max Wait (Minutes)',
+				name: 'maxWaitMinutes',
+				type: 'number',
+				default: 30,
+				description:
+					'How long to wait for a job before giving up with an error that names the job ID (the job keeps running: use Job → Wait later)',
+			},
+			...extra,
+		],
+	};
+}
+
+export function readOptions(this: IExecuteFunctions, itemIndex: number): IDataObject {
+	return this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+}
+
+/** A string parameter that must not be empty, with a message that names it. */
+export function requiredString(this: IExecuteFunctions, name: string, label: string, itemIndex: number): string {
+	const value = String(this.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	if (!value) throw new NodeOperationError(this.getNode(), `${label} is empty`, { itemIndex });
+	return value;
+}
+
+/** An options parameter with an "Other" entry: the chosen value or the typed one. */
+export function choiceOrOther(this: IExecuteFunctions, name: string, customName: string, itemIndex: number): string {
+	const chosen = String(this.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	if (chosen !== OTHER) return chosen;
+	return String(this.getNodeParameter(customName, itemIndex, '') ?? '').trim();
+}
+
+export function readVideoSettings(this: IExecuteFunctions, itemIndex: number): IDataObject {
+	const settings: IDataObject = {};
+	const resolution = choiceOrOther.call(this, 'resolution', 'customResolution', itemIndex);
+	if (resolution) settings.resolution = resolution;
+	const duration = this.getNodeParameter('duration', itemIndex, 8);
+	if (duration !== '' && duration !== null && duration !== undefined) settings.duration = Number(duration);
+	return settings;
+}
+
+/** A URL field, or a binary to upload whose URL the scheduler puts in that field. */
+export function readMediaInput(
+	this: IExecuteFunctions,
+	field: string,
+	label: string,
+	kind: MediaKind,
+	itemIndex: number,
+	body: IDataObject,
+	uploads: BinaryUpload[],
+): void {
+	const source = this.getNodeParameter(`${field}Source`, itemIndex, 'url') as string;
+	if (source === 'binary') {
+		const binaryPropertyName = requiredString.call(this, `${field}BinaryProperty`, `${label} Binary Property`, itemIndex);
+		uploads.push({ field, binaryPropertyName, kind });
+	} else {
+		body[field] = requiredString.call(this, field, `${label} URL`, itemIndex);
+	}
+}
+
+/** Adds the shared options (callback, wait, download) to a generate request. */
+export function withWaitAndOptions(this: IExecuteFunctions, itemIndex: number, request: JobRequest): JobRequest {
+	const options = readOptions.call(this, itemIndex);
+	if (options.callbackUrl) request.body = { ...request.body, callbackUrl: String(options.callbackUrl).trim() };
+	return { ...request, ...readWaitSettings.call(this, itemIndex, options) };
+}
+
+export function readWaitSettings(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	options = readOptions.call(this, itemIndex),
+	alwaysWait = false,
+): Pick<JobRequest, 'maxWaitMs' | 'download'> {
+	const wait = alwaysWait || (this.getNodeParameter('waitForCompletion', itemIndex, true) as boolean);
+	if (!wait) return {};
+	const maxWaitMinutes = Number(options.maxWaitMinutes ?? 30);
+	const settings: Pick<JobRequest, 'maxWaitMs' | 'download'> = {
+		maxWaitMs: Math.max(0, (Number.isFinite(maxWaitMinutes) ? maxWaitMinutes : 30) * 60_000),
+	};
+	if (this.getNodeParameter('downloadOutput', itemIndex, true) as boolean) {
+		settings.download = {
+			binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
+			maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
+		};
+	}
+	return settings;
+}

@@ -1,0 +1,48 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+
+import type { JobRequest } from '../../scheduler';
+import { readOptions } from '../common';
+import { jobIdProperty, readJobId } from './get.operation';
+
+const properties: INodeProperties[] = [
+	jobIdProperty,
+	{
+		displayName: 'Put Output File in Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		hint: 'The name of the output binary property to put the file in',
+		description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Max Output Size (MiB)',
+				name: 'maxOutputSizeMb',
+				type: 'number',
+				default: 2048,
+				description: 'Refuse to download outputs larger than this',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['downloadOutput'] } }, properties);
+
+/** Item i → the current job, and its output streamed into a binary property (the job must be done). */
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
+	const options = readOptions.call(this, itemIndex);
+	return {
+		jobId: readJobId.call(this, itemIndex),
+		download: {
+			binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
+			maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
+		},
+	};
+}

@@ -1,0 +1,26 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
+
+import type { JobRequest } from '../../scheduler';
+import { optionsCollection, readWaitSettings, waitProperties } from '../common';
+import { jobIdProperty, readJobId } from './get.operation';
+
+const properties: INodeProperties[] = [
+	jobIdProperty,
+	// Waiting is what this operation does: only the download settings are offered.
+	...waitProperties().filter((property) => property.name !== 'waitForCompletion').map((property) => ({
+		...property,
+		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] } } : undefined,
+	})),
+	{
+		...optionsCollection(),
+		options: optionsCollection().options!.filter((option) => option.name === 'maxWaitMinutes' || option.name === 'maxOutputSizeMb'),
+	},
+];
+
+export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['wait'] } }, properties);
+
+/** Item i → wait for a job submitted elsewhere (another workflow, or a timed-out run), then download it. */
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
+	return { jobId: readJobId.call(this, itemIndex), ...readWaitSettings.call(this, itemIndex, undefined, true) };
+}

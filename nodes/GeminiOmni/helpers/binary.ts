@@ -1,0 +1,154 @@
+/**
+ * Between n8n's binary store and the API: input files are uploaded (streamed from the store when it
+ * keeps files on disk or in object storage), outputs are streamed from their signed URL into the store.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { apiRequest, openDownload } from '../transport';
+import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
+import type { Job } from './job';
+
+export type MediaKind = 'image' | 'video';
+
+const ACCEPTED: Record<MediaKind, { mimeTypes: string[]; maxBytes: number; label: string }> = {
+	image: { mimeTypes: ['image/jpeg', 'image/png', 'image/webp'], maxBytes: 20 * 1024 * 1024, label: 'JPEG, PNG or WebP image' },
+	video: { mimeTypes: ['video/mp4'], maxBytes: 512 * 1024 * 1024, label: 'MP4 video' },
+};
+
+export interface UploadedFile extends IDataObject {
+	url: string;
+	mimeType: string;
+	size: number;
+}
+
+function binarySize(binary: IBinaryData): number | undefined {
+	if (typeof binary.bytes === 'number') return binary.bytes;
+	if (!binary.id && binary.data) return Buffer.byteLength(binary.data, 'base64');
+	return undefined;
+}
+
+/** Checks the binary's type and size against what the API accepts, before anything is sent. */
+export async function assertUploadable(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	propertyName: string,
+	kind: MediaKind,
+): Promise<{ binary: IBinaryData; size: number | undefined }> {
+	const binary = this.helpers.assertBinaryData(itemIndex, propertyName);
+	const accepted = ACCEPTED[kind];
+	const mimeType = (binary.mimeType ?? '').toLowerCase().split(';')[0].trim();
+	if (!accepted.mimeTypes.includes(mimeType)) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`The file in binary property "${propertyName}" is ${mimeType || 'of unknown type'}, but this field needs a ${accepted.label}`,
+			{ itemIndex, description: `Accepted types: ${accepted.mimeTypes.join(', ')}` },
+		);
+	}
+	let size = binarySize(binary);
+	if (size === undefined && binary.id) size = (await this.helpers.getBinaryMetadata(binary.id)).fileSize;
+	if (size !== undefined && size > accepted.maxBytes) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`The file in binary property "${propertyName}" is ${(size / 1048576).toFixed(1)} MiB; the limit for a ${accepted.label} is ${accepted.maxBytes / 1048576} MiB`,
+			{ itemIndex },
+		);
+	}
+	if (size === 0) {
+		throw new NodeOperationError(this.getNode(), `The file in binary property "${propertyName}" is empty`, { itemIndex });
+	}
+	return { binary, size };
+}
+
+type StreamWithCompose = NodeJS.ReadableStream & {
+	compose?: (fn: (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) => NodeJS.ReadableStream;
+};
+
+/**
+ * POST /api/v1/upload with the binary as the multipart part `file`. A file in n8n's filesystem or
+ * object store is streamed (the multipart envelope wraps the store's stream, so a large clip is never
+ * copied into memory); an in-memory binary is sent from its buffer.
+ */
+export async function uploadBinary(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	propertyName: string,
+	kind: MediaKind,
+	requestOptions: Partial<ApiRequestOptions> & { credentials?: GeminiOmniCredentials } = {},
+): Promise<UploadedFile> {
+	const { binary, size } = await assertUploadable.call(this, itemIndex, propertyName, kind);
+	const fileName = (binary.fileName ?? `upload.${kind === 'image' ? 'jpg' : 'mp4'}`).replace(/["\r\n]/g, '_');
+	const mimeType = binary.mimeType.toLowerCase();
+
+	const rawBody = async () => {
+		const boundary = `----GeminiOmniBoundary${randomBytes(12).toString('hex')}`;
+		const head = Buffer.from(
+			`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: ${mimeType}\r\n\r\n`,
+		);
+		const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+		const headers: Record<string, string> = { 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+		if (binary.id) {
+			const source = (await this.helpers.getBinaryStream(binary.id)) as StreamWithCompose;
+			if (typeof source.compose === 'function') {
+				if (size !== undefined) headers['Content-Length'] = String(head.length + size + tail.length);
+				const body = source.compose(async function* (chunks: AsyncIterable<Buffer>) {
+					yield head;
+					for await (const chunk of chunks) yield chunk;
+					yield tail;
+				});
+				return { body, headers };
+			}
+		}
+		const content = await this.helpers.getBinaryDataBuffer(itemIndex, propertyName);
+		return { body: Buffer.concat([head, content, tail]), headers };
+	};
+
+	const uploaded = await apiRequest.call(this, {
+		...requestOptions,
+		method: 'POST',
+		path: '/api/v1/upload',
+		rawBody,
+		itemIndex,
+	});
+	return uploaded as UploadedFile;
+}
+
+export interface DownloadSettings {
+	binaryPropertyName: string;
+	maxBytes: number;
+}
+
+const MIME_BY_MODEL: Record<string, { mimeType: string; extension: string }> = {
+	'gemini-omni-audio': { mimeType: 'audio/mpeg', extension: 'mp3' },
+};
+const DEFAULT_OUTPUT = { mimeType: 'video/mp4', extension: 'mp4' };
+
+/**
+ * Streams a done job's output from its signed URL into n8n's binary store: `<jobId>.mp4` or `.mp3`.
+ * The whole file is never held in memory (except in n8n's in-memory binary mode, which buffers by design).
+ */
+export async function downloadJobOutput(
+	this: IExecuteFunctions,
+	job: Job,
+	itemIndex: number,
+	settings: DownloadSettings,
+): Promise<IBinaryData> {
+	if (!job.outputUrl) {
+		throw new NodeOperationError(this.getNode(), `Job ${job.jobId} has no outputUrl (status "${job.status}")`, { itemIndex });
+	}
+	const download = await openDownload.call(this, job.outputUrl, { itemIndex, jobId: job.jobId });
+	if (download.contentLength !== undefined && download.contentLength > settings.maxBytes) {
+		download.stream.destroy?.();
+		throw new NodeOperationError(
+			this.getNode(),
+			`The output of job ${job.jobId} is ${(download.contentLength / 1048576).toFixed(1)} MiB, over the "Max Output Size" of ${(settings.maxBytes / 1048576).toFixed(0)} MiB. Not downloaded; its outputUrl stays valid for 7 days.`,
+			{ itemIndex },
+		);
+	}
+	const known = MIME_BY_MODEL[String(job.model)] ?? DEFAULT_OUTPUT;
+	const serverType = download.contentType?.split(';')[0].trim();
+	const mimeType = serverType && serverType !== 'application/octet-stream' ? serverType : known.mimeType;
+	const extension = mimeType === 'audio/mpeg' ? 'mp3' : mimeType === 'video/mp4' ? 'mp4' : known.extension;
+	return await this.helpers.prepareBinaryData(download.stream as never, `${job.jobId}.${extension}`, mimeType);
+}

@@ -1,0 +1,230 @@
+/**
+ * The batch scheduler: the one place that submits, waits and downloads across all items of an
+ * execution. Operations only turn item i into a JobRequest; this module runs them concurrently inside
+ * the plan's limits (concurrent jobs, requests per minute and per hour), shares one poll loop, keeps
+ * output order, and never loses an accepted job: its jobId is in the item's result or error.
+ */
+import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { downloadJobOutput, uploadBinary } from '../helpers/binary';
+import type { DownloadSettings, MediaKind } from '../helpers/binary';
+import type { Job } from '../helpers/job';
+import { isFinished, normalizeJob } from '../helpers/job';
+import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
+import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
+import { JobGate, limitsForKey } from './limits';
+import { JobPoller } from './poller';
+
+export interface BinaryUpload {
+	/** The generate field that takes the uploaded file's URL, e.g. `referenceUrl`. */
+	field: string;
+	binaryPropertyName: string;
+	kind: MediaKind;
+}
+
+/** What an operation makes of one item. */
+export interface JobRequest {
+	/** Body for POST /api/v1/generate (model included). Absent when the job already exists. */
+	body?: IDataObject;
+	/** Binaries to upload first; their URLs are set on `body[field]`. */
+	uploads?: BinaryUpload[];
+	/** An existing job (Job → Wait, Job → Download Output). */
+	jobId?: string;
+	/** Wait for the job to finish, at most this long. Undefined: return the accepted job at once. */
+	maxWaitMs?: number;
+	/** Download the output of a done job into this binary property. */
+	download?: DownloadSettings;
+	/** Work that is not a job (File → Upload): run inside the same limits, with the shared request options. */
+	run?: (requestOptions: SharedRequestOptions) => Promise<JobResult>;
+}
+
+export type SharedRequestOptions = Partial<ApiRequestOptions> & { credentials: GeminiOmniCredentials };
+
+export interface JobResult {
+	json: IDataObject;
+	binary?: Record<string, IBinaryData>;
+}
+
+/** An item's failure, with what is known about its job so the paid job is never lost. */
+export class ItemJobError extends Error {
+	constructor(
+		public readonly cause: Error,
+		public readonly context: IDataObject,
+	) {
+		super(cause.message);
+		this.name = 'ItemJobError';
+	}
+}
+
+export type ItemOutcome = { ok: true; result: JobResult } | { ok: false; error: ItemJobError };
+
+export interface BatchOptions {
+	/** Lower the concurrent-job limit for this node (never above the plan's). */
+	maxConcurrentJobs?: number;
+	/** Stop at the first failure (Continue On Fail off): the rest is cancelled, nothing new is submitted. */
+	stopOnFirstError: boolean;
+}
+
+// 429s are cured by waiting: with Retry-After honoured each time, this many tries span many minutes.
+const SUBMIT_MAX_ATTEMPTS = 12;
+
+export async function runJobBatch(
+	this: IExecuteFunctions,
+	requests: Array<JobRequest | Error>,
+	options: BatchOptions,
+): Promise<ItemOutcome[]> {
+	const credentials = await getApiCredentials.call(this, 0);
+	const shared = limitsForKey(credentials.apiKey, credentials.plan);
+	const local = new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, shared.gate.limit)));
+
+	// One signal for the whole batch: the execution's cancel, or our own stop after a first error.
+	const stop = new AbortController();
+	const executionSignal = getCancelSignal(this);
+	if (executionSignal) {
+		if (executionSignal.aborted) stop.abort();
+		else executionSignal.addEventListener('abort', () => stop.abort(), { once: true });
+	}
+	const signal = stop.signal;
+
+	const requestOptions: SharedRequestOptions = {
+		credentials,
+		beforeAttempt: async () => await shared.budget.acquire(signal),
+		onRateLimited: (retryAfterMs, serverMessage) => {
+			if (retryAfterMs) shared.budget.pauseFor(retryAfterMs);
+			// Another workflow or machine is using job slots: hold one back until a job of ours finishes.
+			if (/concurrent/i.test(serverMessage ?? '') && shared.gate.limit > 1) shared.gate.limit--;
+		},
+	};
+	const planConcurrent = shared.gate.limit;
+
+	const poller = new JobPoller(
+		async (jobId) =>
+			normalizeJob(
+				await apiRequest.call(this, {
+					...requestOptions,
+					method: 'GET',
+					path: `/api/v1/jobs/${encodeURIComponent(jobId)}`,
+				}),
+			),
+		signal,
+	);
+
+	const runItem = async (request: JobRequest, itemIndex: number): Promise<ItemOutcome> => {
+		const context: IDataObject = {};
+		if (request.body?.model) context.model = request.body.model;
+		let holdsSlot = false;
+		const release = () => {
+			if (!holdsSlot) return;
+			holdsSlot = false;
+			local.leave();
+			shared.gate.leave();
+			if (shared.gate.limit < planConcurrent) shared.gate.limit++;
+		};
+		try {
+			if (request.run) return { ok: true, result: await request.run({ ...requestOptions, itemIndex }) };
+			let job: Job;
+			if (request.jobId) {
+				context.jobId = request.jobId;
+				job = normalizeJob(
+					await apiRequest.call(this, {
+						...requestOptions,
+						method: 'GET',
+						path: `/api/v1/jobs/${encodeURIComponent(request.jobId)}`,
+						itemIndex,
+					}),
+				);
+			} else {
+				const body = { ...(request.body ?? {}) };
+				for (const upload of request.uploads ?? []) {
+					const file = await uploadBinary.call(this, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
+					body[upload.field] = file.url;
+				}
+				if (request.maxWaitMs !== undefined) {
+					await local.enter(signal);
+					const entered = await shared.gate.enter(signal).then(
+						() => true,
+						() => false,
+					);
+					if (!entered) {
+						local.leave();
+						throw new NodeOperationError(this.getNode(), 'The execution was cancelled before the job was submitted', {
+							itemIndex,
+						});
+					}
+					holdsSlot = true;
+				}
+				const accepted = await apiRequest.call(this, {
+					...requestOptions,
+					method: 'POST',
+					path: '/api/v1/generate',
+					body,
+					itemIndex,
+					idempotent: false,
+					maxAttempts: SUBMIT_MAX_ATTEMPTS,
+				});
+				job = normalizeJob({ model: body.model, ...accepted });
+				context.jobId = job.jobId;
+				if (job.creditCost !== undefined) context.creditCost = job.creditCost;
+			}
+			context.status = job.status;
+
+			if (request.maxWaitMs !== undefined && !isFinished(job)) {
+				job = await poller.waitForJob(job, request.maxWaitMs);
+				context.status = job.status;
+			}
+			release();
+
+			if (job.status === 'failed') {
+				throw new NodeOperationError(
+					this.getNode(),
+					`Job ${job.jobId} failed: ${job.error ?? 'no reason given'}. No credits were consumed for a failed job.`,
+					{ itemIndex },
+				);
+			}
+			const result: JobResult = { json: { ...job } };
+			if (request.download) {
+				if (job.status !== 'done') {
+					throw new NodeOperationError(
+						this.getNode(),
+						`Job ${job.jobId} is "${job.status}", so it has no output to download yet. Use Job → Wait to wait for it.`,
+						{ itemIndex },
+					);
+				}
+				const binary = await downloadJobOutput.call(this, job, itemIndex, request.download);
+				result.binary = { [request.download.binaryPropertyName]: binary };
+			}
+			return { ok: true, result };
+		} catch (error) {
+			release();
+			return { ok: false, error: new ItemJobError(error as Error, context) };
+		}
+	};
+
+	let firstFailure: number | undefined;
+	const outcomes = await Promise.all(
+		requests.map(async (request, itemIndex): Promise<ItemOutcome> => {
+			if (request instanceof Error) {
+				firstFailure ??= itemIndex;
+				if (options.stopOnFirstError) stop.abort();
+				return { ok: false, error: new ItemJobError(request, {}) };
+			}
+			const outcome = await runItem(request, itemIndex);
+			if (!outcome.ok) {
+				// The first real failure is the one reported; later ones are the stop it caused.
+				if (firstFailure === undefined && !(signal.aborted && !executionSignal?.aborted)) firstFailure = itemIndex;
+				if (options.stopOnFirstError) stop.abort();
+			}
+			return outcome;
+		}),
+	);
+	if (options.stopOnFirstError && firstFailure !== undefined) {
+		const failed = outcomes[firstFailure] as { ok: false; error: ItemJobError };
+		const stillRunning = outcomes
+			.map((outcome, index) => ({ outcome, index }))
+			.filter(({ outcome, index }) => index !== firstFailure && !outcome.ok && outcome.error.context.jobId)
+			.map(({ outcome, index }) => `${(outcome as { error: ItemJobError }).error.context.jobId} (item ${index})`);
+		(failed.error as ItemJobError & { alsoAccepted?: string[] }).alsoAccepted = stillRunning;
+	}
+	return outcomes;
+}

@@ -1,0 +1,142 @@
+/**
+ * Process-wide limits per API key: a request budget (the plan's requests per minute and per hour) and
+ * a concurrent-job gate. Every execution in this n8n process that uses the same key shares them, so two
+ * workflows running at once still stay inside the plan. Several n8n workers (queue mode) share only the
+ * server's limits: each worker keeps its own budget, and the 429 handling covers the rest.
+ */
+import { createHash } from 'node:crypto';
+
+import type { Plan } from '../transport';
+import { sleepUnlessCancelled } from '../transport/sleep';
+
+export interface PlanLimits {
+	perMinute: number;
+	perHour: number;
+	concurrent: number;
+}
+
+export const PLAN_LIMITS: Record<Plan, PlanLimits> = {
+	pro: { perMinute: 30, perHour: 200, concurrent: 5 },
+	premium: { perMinute: 60, perHour: 500, concurrent: 10 },
+};
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+// The simulator can run its rate windows faster (its "time scale") so benchmarks finish in seconds;
+// the benchmark and tests set the same scale here. Production never changes it.
+let windowScale = 1;
+export function setRateWindowScale(scale: number): void {
+	windowScale = scale > 0 ? scale : 1;
+}
+
+/** Sliding-window request budget. `acquire` resolves when one more request fits both windows. */
+export class RequestBudget {
+	private readonly sent: number[] = [];
+	// Callers are served in arrival order, so a large batch cannot starve a small workflow's request.
+	private queue: Promise<void> = Promise.resolve();
+	private pausedUntil = 0;
+
+	constructor(public limits: PlanLimits) {}
+
+	/** A 429 from the server (another process, another machine): nobody sends until it has passed. */
+	pauseFor(ms: number): void {
+		this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+	}
+
+	async acquire(signal?: AbortSignal): Promise<void> {
+		const turn = this.queue.then(async () => await this.waitForRoom(signal));
+		this.queue = turn.catch(() => undefined);
+		return await turn;
+	}
+
+	private async waitForRoom(signal?: AbortSignal): Promise<void> {
+		for (;;) {
+			const now = Date.now();
+			const minuteMs = MINUTE_MS * windowScale;
+			const hourMs = HOUR_MS * windowScale;
+			while (this.sent.length && this.sent[0] <= now - hourMs) this.sent.shift();
+			const inMinute = this.sent.filter((t) => t > now - minuteMs);
+			let waitMs = Math.max(0, this.pausedUntil - now);
+			if (inMinute.length >= this.limits.perMinute) {
+				waitMs = Math.max(waitMs, inMinute[inMinute.length - this.limits.perMinute] + minuteMs - now);
+			}
+			if (this.sent.length >= this.limits.perHour) {
+				waitMs = Math.max(waitMs, this.sent[this.sent.length - this.limits.perHour] + hourMs - now);
+			}
+			if (waitMs <= 0) {
+				this.sent.push(now);
+				return;
+			}
+			// A few ms of slack: the server's window edge and ours are measured on different clocks.
+			await sleepUnlessCancelled(waitMs + 5, signal);
+		}
+	}
+}
+
+/** A counting gate for jobs in flight; `shrink` lowers it after the server says the limit was reached. */
+export class JobGate {
+	private inFlight = 0;
+	private readonly waiting: Array<() => void> = [];
+
+	constructor(public limit: number) {}
+
+	get active(): number {
+		return this.inFlight;
+	}
+
+	async enter(signal?: AbortSignal): Promise<void> {
+		if (signal?.aborted) throw new Error('The execution was cancelled');
+		if (this.inFlight < this.limit) {
+			this.inFlight++;
+			return;
+		}
+		await new Promise<void>((resolve, reject) => {
+			const onAbort = () => {
+				const index = this.waiting.indexOf(admit);
+				if (index >= 0) this.waiting.splice(index, 1);
+				reject(new Error('The execution was cancelled'));
+			};
+			const admit = () => {
+				signal?.removeEventListener('abort', onAbort);
+				this.inFlight++;
+				resolve();
+			};
+			this.waiting.push(admit);
+			signal?.addEventListener('abort', onAbort, { once: true });
+		});
+	}
+
+	leave(): void {
+		this.inFlight = Math.max(0, this.inFlight - 1);
+		while (this.waiting.length && this.inFlight < this.limit) this.waiting.shift()!();
+	}
+}
+
+interface KeyLimits {
+	budget: RequestBudget;
+	gate: JobGate;
+}
+
+const byKey = new Map<string, KeyLimits>();
+
+/** The shared budget and gate of one key (identified by a hash: the key itself is never stored). */
+export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
+	const id = createHash('sha256').update(apiKey).digest('hex');
+	const limits = PLAN_LIMITS[plan];
+	let entry = byKey.get(id);
+	if (!entry) {
+		entry = { budget: new RequestBudget(limits), gate: new JobGate(limits.concurrent) };
+		byKey.set(id, entry);
+	} else if (entry.budget.limits !== limits) {
+		// The credential's plan changed: adopt the new limits.
+		entry.budget.limits = limits;
+		entry.gate.limit = limits.concurrent;
+	}
+	return entry;
+}
+
+/** Forgets every key's state; for tests that reuse one key across scenarios. */
+export function resetLimits(): void {
+	byKey.clear();
+}
