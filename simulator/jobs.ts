@@ -76,9 +76,12 @@ export function outputBytes(request: GenerateRequest, directives: Directives): n
 	return Math.round(256 * 1024 * RESOLUTION_FACTOR[request.resolution] * (request.duration / 8));
 }
 
-/** Decided: every gemini-omni-audio job (speech or lip-sync) yields audio/mpeg; the video models video/mp4. */
-export function outputKind(model: Model): { extension: 'mp3' | 'mp4'; mimeType: string } {
-	return model === 'gemini-omni-audio'
+/**
+ * Decided: text-to-speech yields audio/mpeg; lip-sync (an audio job with a character clip) yields the
+ * synced clip, a video/mp4, like the video models.
+ */
+export function outputKind(job: Pick<Job, 'model' | 'lipSync'>): { extension: 'mp3' | 'mp4'; mimeType: string } {
+	return job.model === 'gemini-omni-audio' && !job.lipSync
 		? { extension: 'mp3', mimeType: 'audio/mpeg' }
 		: { extension: 'mp4', mimeType: 'video/mp4' };
 }
@@ -87,6 +90,8 @@ export interface Job {
 	id: string;
 	account: KeyAccount;
 	model: Model;
+	/** An audio job with a videoUrl: its output is the lip-synced clip. */
+	lipSync?: boolean;
 	createdAt: number;
 	/** Actual run time in ms, after timeScale and overrun. */
 	durationMs: number;

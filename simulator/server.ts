@@ -347,6 +347,7 @@ export class SimulatorServer implements Simulator {
 			id: newJobId(),
 			account,
 			model: request.model,
+			lipSync: request.lipSync,
 			createdAt: now,
 			durationMs,
 			finishAt: now + durationMs,
@@ -528,7 +529,7 @@ export class SimulatorServer implements Simulator {
 			if (job) {
 				this.settle(job);
 				entry.jobId = job.id;
-				const kind = outputKind(job.model);
+				const kind = outputKind(job);
 				if (jobStatus(job, Date.now()) === 'done' && kind.extension === output[2]) {
 					source = {
 						size: job.outputBytes,
@@ -676,7 +677,7 @@ export class SimulatorServer implements Simulator {
 			job.creditCost = 0;
 			payload = { event: 'job.failed', jobId: job.id, status: 'failed', error: job.failure, creditCost: 0, timestamp };
 		} else {
-			const { extension } = outputKind(job.model);
+			const { extension } = outputKind(job);
 			job.outputUrl = this.url + this.signer.sign(`${STORAGE_PREFIX}omni/${job.id}/output.${extension}`, job.finishAt);
 			payload = {
 				event: 'job.completed',
