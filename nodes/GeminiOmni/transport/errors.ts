@@ -40,7 +40,12 @@ export interface ApiFailure {
 	retrySummary?: string;
 	/** A network-level failure (timeout, refused, reset) rather than an HTTP answer. */
 	networkError?: string;
+	/** Its code (ECONNRESET, ...). Kept out of the message: n8n replaces a message that contains a known
+	 * code with its own generic text, which would hide what we tried and why. */
+	networkCode?: string;
 }
+
+const NETWORK_CODE = /\b(E[A-Z]{3,}|ETIMEDOUT)\b/g;
 
 export function serverErrorText(body: unknown): string | undefined {
 	if (body && typeof body === 'object' && 'error' in body) {
@@ -62,11 +67,12 @@ export function toNodeApiError(
 	const { status } = failure;
 	const known = status ? ACTION_BY_STATUS[status] : undefined;
 	const title = known?.title ?? (status ? `Gemini Omni answered HTTP ${status}` : 'Could not reach Gemini Omni');
-	const detail = failure.serverMessage ?? failure.networkError;
+	const detail = failure.serverMessage ?? failure.networkError?.replace(NETWORK_CODE, '').replace(/\s+/g, ' ').trim();
 	const message = redactSecrets(detail ? `${title}: ${detail}` : title, secrets);
 	const tried = failure.attempts > 1 ? ` Tried ${failure.retrySummary ?? `${failure.attempts} times`}.` : '';
 	const action = known?.action ?? (status ? 'Try again later.' : 'Check the Base URL in the credential and the network.');
-	const description = redactSecrets(`${action} (${failure.method} ${failure.path})${tried}`, secrets);
+	const code = failure.networkCode ? ` Network error code: ${failure.networkCode}.` : '';
+	const description = redactSecrets(`${action} (${failure.method} ${failure.path})${tried}${code}`, secrets);
 	// Only our own clean fields go in: the raw HTTP error would carry the request headers, key included.
 	const response: JsonObject = { message, description };
 	if (status) response.httpCode = String(status);

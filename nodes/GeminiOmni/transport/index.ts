@@ -90,11 +90,10 @@ export function getCancelSignal(ctx: ApiContext): AbortSignal | undefined {
 	return typeof withSignal.getExecutionCancelSignal === 'function' ? withSignal.getExecutionCancelSignal() : undefined;
 }
 
-function describeNetworkError(error: unknown): string {
+/** A network failure's text and code (ECONNRESET, ...), kept apart: see toNodeApiError. */
+function describeNetworkError(error: unknown): { text: string; code?: string } {
 	const e = error as { code?: string; cause?: { code?: string }; message?: string };
-	const code = e?.code ?? e?.cause?.code;
-	const message = e?.message ?? String(error);
-	return code && !message.includes(code) ? `${message} (${code})` : message;
+	return { text: e?.message ?? String(error), code: e?.code ?? e?.cause?.code };
 }
 
 /** JSON answers may arrive as text or bytes when the request itself was not JSON. */
@@ -141,7 +140,7 @@ export async function openDownload(
 				timeout: options.timeoutMs ?? 10 * 60_000,
 			})) as IN8nHttpFullResponse;
 		} catch (error) {
-			networkError = describeNetworkError(error);
+			networkError = describeNetworkError(error).text;
 		}
 		if (response && response.statusCode >= 200 && response.statusCode < 300) {
 			const length = Number(response.headers?.['content-length']);
@@ -218,6 +217,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
+		let networkCode: string | undefined;
 		try {
 			response = (await this.helpers.httpRequestWithAuthentication.call(
 				this,
@@ -225,7 +225,9 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				request,
 			)) as IN8nHttpFullResponse;
 		} catch (error) {
-			networkError = redactSecrets(describeNetworkError(error), secrets);
+			const described = describeNetworkError(error);
+			networkError = redactSecrets(described.text, secrets);
+			networkCode = described.code;
 			if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
 				throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
 			}
@@ -247,14 +249,15 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				retryAfter ??
 				backoffDelay(attempt - 1, options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, options.retryCapMs ?? DEFAULT_RETRY_CAP_MS);
 		} else {
-			const provablyNotSent = NOT_SENT_CODES.some((code) => networkError?.includes(code));
+			const provablyNotSent = NOT_SENT_CODES.some((code) => code === networkCode || networkError?.includes(code));
 			if (options.idempotent === false && !provablyNotSent) {
 				throw fail({
 					networkError: `${networkError}. Not retried: the request may have reached Gemini Omni, and sending it again could start a second job`,
+					networkCode,
 					attempts: attempt,
 				});
 			}
-			if (attempt >= maxAttempts) throw fail({ networkError, attempts: attempt });
+			if (attempt >= maxAttempts) throw fail({ networkError, networkCode, attempts: attempt });
 			delayMs = backoffDelay(
 				attempt - 1,
 				options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
