@@ -30,11 +30,21 @@ export function setRateWindowScale(scale: number): void {
 	windowScale = scale > 0 ? scale : 1;
 }
 
-/** Sliding-window request budget. `acquire` resolves when one more request fits both windows. */
+interface BudgetSlot {
+	/** When the answer arrived; undefined while the request is in flight (it then counts as "now"). */
+	answeredAt?: number;
+}
+
+/**
+ * Sliding-window request budget. `acquire` resolves when one more request fits both windows, and
+ * returns a function to call when the answer arrives: the request is counted from that moment. The
+ * server counts a request when it arrives, somewhere between our send and our receipt; counting from
+ * receipt keeps our windows behind the server's even when the network or the event loop is slow.
+ */
 export class RequestBudget {
-	private readonly sent: number[] = [];
+	private slots: BudgetSlot[] = [];
 	// Callers are served in arrival order, so a large batch cannot starve a small workflow's request.
-	private queue: Promise<void> = Promise.resolve();
+	private queue: Promise<unknown> = Promise.resolve();
 	private pausedUntil = 0;
 
 	constructor(public limits: PlanLimits) {}
@@ -44,32 +54,37 @@ export class RequestBudget {
 		this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
 	}
 
-	async acquire(signal?: AbortSignal): Promise<void> {
+	async acquire(signal?: AbortSignal): Promise<() => void> {
 		const turn = this.queue.then(async () => await this.waitForRoom(signal));
 		this.queue = turn.catch(() => undefined);
-		return await turn;
+		const slot = await turn;
+		return () => {
+			slot.answeredAt ??= Date.now();
+		};
 	}
 
-	private async waitForRoom(signal?: AbortSignal): Promise<void> {
+	private async waitForRoom(signal?: AbortSignal): Promise<BudgetSlot> {
 		for (;;) {
 			const now = Date.now();
 			const minuteMs = MINUTE_MS * windowScale;
 			const hourMs = HOUR_MS * windowScale;
-			while (this.sent.length && this.sent[0] <= now - hourMs) this.sent.shift();
-			const inMinute = this.sent.filter((t) => t > now - minuteMs);
+			this.slots = this.slots.filter((slot) => (slot.answeredAt ?? now) > now - hourMs);
+			const times = this.slots.map((slot) => slot.answeredAt ?? now).sort((a, b) => a - b);
+			const inMinute = times.filter((t) => t > now - minuteMs);
 			let waitMs = Math.max(0, this.pausedUntil - now);
 			if (inMinute.length >= this.limits.perMinute) {
 				waitMs = Math.max(waitMs, inMinute[inMinute.length - this.limits.perMinute] + minuteMs - now);
 			}
-			if (this.sent.length >= this.limits.perHour) {
-				waitMs = Math.max(waitMs, this.sent[this.sent.length - this.limits.perHour] + hourMs - now);
+			if (times.length >= this.limits.perHour) {
+				waitMs = Math.max(waitMs, times[times.length - this.limits.perHour] + hourMs - now);
 			}
 			if (waitMs <= 0) {
-				this.sent.push(now);
-				return;
+				const slot: BudgetSlot = {};
+				this.slots.push(slot);
+				return slot;
 			}
 			// A few ms of slack: the server's window edge and ours are measured on different clocks.
-			await sleepUnlessCancelled(waitMs + 5, signal);
+			await sleepUnlessCancelled(Math.max(waitMs, 1) + 5, signal);
 		}
 	}
 }

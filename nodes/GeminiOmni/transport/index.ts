@@ -52,8 +52,11 @@ export interface ApiRequestOptions {
 	retryBaseMs?: number;
 	retryCapMs?: number;
 	timeoutMs?: number;
-	/** Called before every attempt; the batch scheduler uses it to keep inside the plan's request budget. */
-	beforeAttempt?: () => Promise<void>;
+	/**
+	 * Called before every attempt; the batch scheduler uses it to keep inside the plan's request budget.
+	 * The function it may return is called when that attempt's answer (or failure) arrives.
+	 */
+	beforeAttempt?: () => Promise<(() => void) | void>;
 	/** Told about every 429, so a scheduler can slow down. */
 	onRateLimited?: (retryAfterMs: number | undefined, serverMessage: string | undefined) => void;
 	credentials?: GeminiOmniCredentials;
@@ -197,7 +200,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 	};
 
 	for (let attempt = 1; ; attempt++) {
-		if (options.beforeAttempt) await options.beforeAttempt();
+		const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
 		const request: IHttpRequestOptions = {
 			method: options.method,
 			url: `${credentials.baseUrl}${options.path}`,
@@ -231,6 +234,8 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 			if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
 				throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
 			}
+		} finally {
+			if (attemptDone) attemptDone();
 		}
 
 		let delayMs: number;
