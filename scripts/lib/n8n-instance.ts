@@ -9,7 +9,7 @@
  * activation, the task-runner broker port clashing between two n8n processes).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
 	cpSync,
 	createWriteStream,
@@ -487,6 +487,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	const userFolder = options.userFolder
 		? resolve(options.userFolder)
 		: mkdtempSync(join(SCRATCH_DIR, `n8n-${new Date().toISOString().replace(/[:.]/g, '-')}-`));
+	mkdirSync(userFolder, { recursive: true });
 	const keepFolder = options.keepFolder ?? folderWasGiven;
 	const removeFolder = () => {
 		if (!keepFolder) rmSync(userFolder, { recursive: true, force: true });
@@ -797,7 +798,9 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 				const executions = await instance.listExecutions(workflowId);
 				const candidates = executions
 					.filter((execution) => FINISHED_STATUSES.has(execution.status))
-					.sort((a, b) => Number(b.id) - Number(a.id));
+					.sort((a, b) => Number(b.id) - Number(a.id))
+					// Newest first; a test looks for a run it just caused, not one from long ago.
+					.slice(0, 20);
 				for (const candidate of candidates) {
 					const full = await instance.getExecution(candidate.id, true);
 					if (accept(full)) return full;
@@ -827,9 +830,4 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		stop,
 	};
 	return instance;
-}
-
-/** A fresh id for a Webhook node, as the editor would give it. */
-export function newWebhookId(): string {
-	return randomUUID();
 }
