@@ -1,9 +1,21 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { properties } from './actions';
 import { router } from './actions/router';
+import { callbackWebhook } from './webhooks/callbackWait';
 
+// The webhook below is a resume webhook (restartWebhook): n8n registers and removes it per paused
+// execution at $execution.resumeUrl, and there is nothing to register with Gemini Omni, so the
+// trigger lifecycle (checkExists/create/delete) does not apply to this node.
+// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
 export class GeminiOmni implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Gemini Omni',
@@ -18,10 +30,16 @@ export class GeminiOmni implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'geminiOmniApi', required: true }],
+		// Wait Mode "Callback": the job's signed callback resumes the paused execution.
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
 		properties,
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);
+	}
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		return await callbackWebhook.call(this);
 	}
 }

@@ -117,6 +117,28 @@ export function waitProperties(): INodeProperties[] {
 				'Whether to wait until the job is done. Off: return the accepted job (jobId, status, creditCost, estimatedSeconds) at once. On: check it when its estimate says it is ready, then back off.',
 		},
 		{
+			displayName: 'Wait Mode',
+			name: 'waitMode',
+			type: 'options',
+			options: [
+				{
+					name: 'Poll',
+					value: 'poll',
+					description:
+						'Check the job when its estimate says it is ready, then back off (about 2 requests per job). Works for batches.',
+				},
+				{
+					name: 'Callback (No Polling)',
+					value: 'callback',
+					description:
+						'Pause the execution until the job’s signed callback resumes it: 1 request per job, no worker held. One item per run; needs the credential’s Webhook Signing Secret and a public N8N_WEBHOOK_URL.',
+				},
+			],
+			default: 'poll',
+			displayOptions: { show: { waitForCompletion: [true] } },
+			description: 'How to learn that the job has finished',
+		},
+		{
 			displayName: 'Download Output',
 			name: 'downloadOutput',
 			type: 'boolean',
@@ -239,13 +261,14 @@ export function readWaitSettings(
 	itemIndex: number,
 	options = readOptions.call(this, itemIndex),
 	alwaysWait = false,
-): Pick<JobRequest, 'maxWaitMs' | 'download'> {
+): Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback'> {
 	const wait = alwaysWait || (this.getNodeParameter('waitForCompletion', itemIndex, true) as boolean);
 	if (!wait) return {};
 	const maxWaitMinutes = Number(options.maxWaitMinutes ?? 30);
-	const settings: Pick<JobRequest, 'maxWaitMs' | 'download'> = {
+	const settings: Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback'> = {
 		maxWaitMs: Math.max(0, (Number.isFinite(maxWaitMinutes) ? maxWaitMinutes : 30) * 60_000),
 	};
+	if (!alwaysWait && this.getNodeParameter('waitMode', itemIndex, 'poll') === 'callback') settings.callback = true;
 	if (this.getNodeParameter('downloadOutput', itemIndex, true) as boolean) {
 		settings.download = {
 			binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),

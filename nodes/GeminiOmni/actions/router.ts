@@ -7,9 +7,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { getApiCredentials } from '../transport';
 import { redactSecrets } from '../transport/apiKey';
+import { callbackUrlForThisExecution, pauseForCallback } from '../webhooks/callbackWait';
 import { runJobBatch } from '../scheduler';
 import type { ItemJobError, JobRequest } from '../scheduler';
+import type { Job } from '../helpers/job';
 import * as resources from './index';
 
 type Operation = (this: IExecuteFunctions, itemIndex: number) => Promise<JobRequest>;
@@ -78,6 +81,21 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
 	const maxConcurrentJobs = Number(options.maxConcurrentJobs) > 0 ? Number(options.maxConcurrentJobs) : undefined;
+
+	const callback = requests.find((request): request is JobRequest => !(request instanceof Error) && request.callback === true);
+	if (callback) {
+		// Callback mode: submit with the resume URL as callbackUrl, then pause the execution.
+		const credentials = await getApiCredentials.call(this, 0);
+		const callbackUrl = await callbackUrlForThisExecution.call(this, items.length, credentials.baseUrl, credentials.webhookSecret);
+		const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
+		const [outcome] = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
+		if (!outcome.ok) {
+			if (continueOnFail) return [[errorItem(outcome.error.cause, 0, outcome.error.context)]];
+			throw stoppingError.call(this, outcome.error, 0);
+		}
+		return await pauseForCallback.call(this, outcome.result.json as Job, callback.maxWaitMs ?? 30 * 60_000);
+	}
+
 	const outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
 
 	const output: INodeExecutionData[] = [];

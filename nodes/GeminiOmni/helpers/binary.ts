@@ -3,7 +3,7 @@
  * keeps files on disk or in object storage), outputs are streamed from their signed URL into the store.
  */
 import { randomBytes } from 'node:crypto';
-import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IBinaryData, IDataObject, IExecuteFunctions, IWebhookFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { apiRequest, openDownload } from '../transport';
@@ -129,7 +129,7 @@ const DEFAULT_OUTPUT = { mimeType: 'video/mp4', extension: 'mp4' };
  * The whole file is never held in memory (except in n8n's in-memory binary mode, which buffers by design).
  */
 export async function downloadJobOutput(
-	this: IExecuteFunctions,
+	this: IExecuteFunctions | IWebhookFunctions,
 	job: Job,
 	itemIndex: number,
 	settings: DownloadSettings,

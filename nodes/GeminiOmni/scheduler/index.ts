@@ -35,6 +35,11 @@ export interface JobRequest {
 	maxWaitMs?: number;
 	/** Download the output of a done job into this binary property. */
 	download?: DownloadSettings;
+	/**
+	 * Wait for the job's signed callback instead of polling (the router submits, then pauses the
+	 * execution; see webhooks/callbackWait.ts). The scheduler itself never waits for such a job.
+	 */
+	callback?: boolean;
 	/** Work that is not a job (File → Upload): run inside the same limits, with the shared request options. */
 	run?: (requestOptions: SharedRequestOptions) => Promise<JobResult>;
 }

@@ -1,0 +1,145 @@
+import type {
+	IDataObject,
+	IHookFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { downloadJobOutput } from '../GeminiOmni/helpers/binary';
+import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
+import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
+import { rememberDelivery } from './deliveries';
+
+export class GeminiOmniTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Gemini Omni Trigger',
+		name: 'geminiOmniTrigger',
+		icon: { light: 'file:../../icons/geminiOmni.svg', dark: 'file:../../icons/geminiOmni.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ "On " + $parameter["events"].join(", ") }}',
+		description: 'Starts the workflow when a Gemini Omni job completes or fails (signed job callbacks)',
+		defaults: { name: 'Gemini Omni Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'geminiOmniApi', required: true }],
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'gemini-omni' }],
+		properties: [
+			{
+				displayName:
+					'Copy this trigger’s Production URL (above) into the <b>Callback URL</b> option of a Gemini Omni node, or into the callbackUrl of any job. The API has no endpoint to register it: it is sent with each job. The credential needs the Webhook Signing Secret.',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Events',
+				name: 'events',
+				type: 'multiOptions',
+				required: true,
+				options: [
+					{ name: 'Job Completed', value: 'job.completed', description: 'The job is done and its outputUrl is ready' },
+					{ name: 'Job Failed', value: 'job.failed', description: 'The job failed; no credits were consumed' },
+				],
+				default: ['job.completed', 'job.failed'],
+				description: 'Which job events start the workflow',
+			},
+			{
+				displayName: 'Download Output',
+				name: 'downloadOutput',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to stream a completed job’s output file into a binary property of the item',
+			},
+			{
+				displayName: 'Put Output File in Field',
+				name: 'binaryPropertyName',
+				type: 'string',
+				default: 'data',
+				displayOptions: { show: { downloadOutput: [true] } },
+				hint: 'The name of the output binary property to put the file in',
+			},
+			{
+				displayName: 'Max Output Size (MiB)',
+				name: 'maxOutputSizeMb',
+				type: 'number',
+				default: 2048,
+				displayOptions: { show: { downloadOutput: [true] } },
+				description: 'Larger outputs are not downloaded; the item still carries the outputUrl',
+			},
+		],
+	};
+
+	// The API has no webhook registration endpoint: a callback URL travels with each job. The lifecycle
+	// records which URL this trigger serves (shown to the user, checked on activation) and refuses to
+	// activate without a signing secret, so there is never an "accept everything" mode.
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				const staticData = this.getWorkflowStaticData('node');
+				return staticData.callbackUrl !== undefined && staticData.callbackUrl === this.getNodeWebhookUrl('default');
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				const credentials = await this.getCredentials(CREDENTIAL_TYPE);
+				if (!String(credentials.webhookSecret ?? '').trim()) {
+					throw new NodeOperationError(
+						this.getNode(),
+						'The Gemini Omni API credential has no Webhook Signing Secret. Add it (from your account’s webhook settings) so deliveries can be verified; the trigger does not accept unsigned deliveries.',
+					);
+				}
+				const staticData = this.getWorkflowStaticData('node');
+				staticData.callbackUrl = this.getNodeWebhookUrl('default');
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				const staticData = this.getWorkflowStaticData('node');
+				delete staticData.callbackUrl;
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const response = this.getResponseObject();
+		const credentials = await this.getCredentials(CREDENTIAL_TYPE);
+		const rawBody = await readRawBody.call(this);
+		const signature = this.getHeaderData()[SIGNATURE_HEADER];
+		// A bad or missing signature starts nothing and is not a failed run: answer 401 and stop here.
+		if (!verifySignature(rawBody, signature, String(credentials.webhookSecret ?? ''))) {
+			response.status(401).json({ error: 'Invalid or missing X-Gemini-Signature' });
+			return { noWebhookResponse: true };
+		}
+		const event = parseJobEvent(rawBody!);
+		if (!event) {
+			response.status(400).json({ error: 'Not a Gemini Omni job event' });
+			return { noWebhookResponse: true };
+		}
+		const events = this.getNodeParameter('events', ['job.completed', 'job.failed']) as string[];
+		const wanted = events.includes(event.event);
+		// A retried delivery of the same (jobId, event) is acknowledged and starts nothing.
+		const deliveryKey = `${this.getWorkflow().id}:${this.getNode().id}:${event.jobId}:${event.event}`;
+		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), deliveryKey);
+		// Answer at once, before any slow work, so the platform does not retry a delivery we received.
+		response.status(200).json({ received: true, ...(wanted && !firstDelivery ? { duplicate: true } : {}) });
+		if (!wanted || !firstDelivery) return { noWebhookResponse: true };
+
+		const item: INodeExecutionData = { json: event as IDataObject };
+		if (event.status === 'done' && event.outputUrl && (this.getNodeParameter('downloadOutput', false) as boolean)) {
+			try {
+				const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, {
+					binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', 'data') || 'data'),
+					maxBytes: Number(this.getNodeParameter('maxOutputSizeMb', 2048)) * 1024 * 1024,
+				});
+				item.binary = { [String(this.getNodeParameter('binaryPropertyName', 'data') || 'data')]: binary };
+			} catch (error) {
+				// The event is already acknowledged: start the workflow anyway, with the reason the file is missing.
+				item.json.downloadError = (error as Error).message;
+			}
+		}
+		return { noWebhookResponse: true, workflowData: [[item]] };
+	}
+}
