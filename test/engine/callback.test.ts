@@ -1,0 +1,48 @@
+/**
+ * Wait Mode "Callback" in n8n's engine: the job is submitted with this execution's resume URL and the
+ * execution pauses (status "waiting") with no polling. The resume itself needs the n8n application's
+ * waiting-webhook endpoint: it is proven end to end in test/e2e/callback.test.ts.
+ */
+import type { Simulator } from '../../simulator';
+import { geminiCredential, logOf, runGeminiNode, startTestSimulator } from './support';
+
+let sim: Simulator;
+beforeAll(async () => {
+	sim = await startTestSimulator();
+});
+afterAll(async () => await sim.close());
+beforeEach(() => sim.clearLog());
+
+const callbackParameters = { resource: 'video', operation: 'textToVideo', prompt: 'A calm sea', waitMode: 'callback' };
+
+describe('Wait Mode "Callback"', () => {
+	it('submits once with the resume URL as callbackUrl and pauses the execution', async () => {
+		const result = await runGeminiNode(sim, { ...callbackParameters, options: { maxWaitMinutes: 5 } });
+		expect(result.status).toBe('waiting');
+		const [submit] = logOf(sim, { kind: 'api' });
+		expect(logOf(sim, { kind: 'api' })).toHaveLength(1);
+		expect((submit.body as { callbackUrl: string }).callbackUrl).toBe(result.resumeUrl);
+		const waitMs = result.waitTill!.getTime() - Date.now();
+		expect(waitMs).toBeGreaterThan(4 * 60_000);
+		expect(waitMs).toBeLessThanOrEqual(5 * 60_000);
+		// The paused item carries the job, so a deadline without callback still hands the job on.
+		const [paused] = result.items;
+		expect(paused.json.geminiOmniPendingJob).toMatchObject({ jobId: submit.jobId, status: 'accepted' });
+		expect(String((paused.json.geminiOmniPendingJob as { error: string }).error)).toContain(`No callback for job ${submit.jobId}`);
+		// Nothing polls while the execution is paused.
+		await new Promise((resolve) => setTimeout(resolve, 1200));
+		expect(logOf(sim, { kind: 'api' })).toHaveLength(1);
+	});
+
+	it('refuses a batch before submitting anything', async () => {
+		const { error } = await runGeminiNode(sim, callbackParameters, { items: [{}, {}, {}] });
+		expect(error?.message).toMatch(/waits for one job per run, but this node received 3 items. Nothing was submitted/);
+		expect(sim.log).toHaveLength(0);
+	});
+
+	it('refuses to run without a webhook signing secret', async () => {
+		const { error } = await runGeminiNode(sim, callbackParameters, { credential: geminiCredential(sim, { webhookSecret: '' }) });
+		expect(error?.message).toMatch(/needs the Webhook Signing Secret/);
+		expect(sim.log).toHaveLength(0);
+	});
+});
