@@ -1,6 +1,11 @@
 /** Four layers, one runner. `npm test` runs them all; `npm run test:fast` skips e2e. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
-const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest } };
+const base = {
+	testEnvironment: 'node',
+	transform: { '^.+\\.ts$': tsJest },
+	// n8n's install cache and temp user folders hold package.json files Jest must not index.
+	modulePathIgnorePatterns: ['<rootDir>/.tmp/', '<rootDir>/.cache/', '<rootDir>/dist/'],
+};
 module.exports = {
 	// e2e tests start real n8n; each sets its own longer timeouts where needed.
 	testTimeout: 30000,
