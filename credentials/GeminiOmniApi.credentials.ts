@@ -1,6 +1,5 @@
 import type {
 	ICredentialDataDecryptedObject,
-	ICredentialTestRequest,
 	ICredentialType,
 	IHttpRequestOptions,
 	INodeProperties,
@@ -81,58 +80,5 @@ export class GeminiOmniApi implements ICredentialType {
 		return requestOptions;
 	}
 
-	// The API has no "who am I" endpoint. Asking for a job that cannot exist answers 404 for a good key,
-	// 401 for a wrong one and 403 on the Starter plan: statuses are compared, nothing is created or billed.
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL: '={{ ($credentials.baseUrl || "https://googlegeminiomni.com").replace(/\\/+$/, "") }}',
-			url: '/api/v1/jobs/job_credential_test',
-			method: 'GET',
-			ignoreHttpStatusErrors: true,
-			returnFullResponse: true,
-		},
-		rules: [
-			{
-				type: 'responseSuccessBody',
-				properties: {
-					key: 'statusCode',
-					value: 401,
-					message: 'Invalid API key (HTTP 401): check the key on the /api-keys page of your account',
-				},
-			},
-			{
-				type: 'responseSuccessBody',
-				properties: {
-					key: 'statusCode',
-					value: 403,
-					message:
-						'The REST API is not available on the Starter plan (HTTP 403): upgrade to Pro or Premium',
-				},
-			},
-			{
-				type: 'responseSuccessBody',
-				properties: {
-					key: 'statusCode',
-					value: 429,
-					message: 'The key is valid but its rate limit is exhausted right now (HTTP 429): try again in a minute',
-				},
-			},
-			{
-				type: 'responseSuccessBody',
-				properties: {
-					key: 'statusCode',
-					value: 500,
-					message: 'The Gemini Omni API had an internal error (HTTP 500): try again later',
-				},
-			},
-			{
-				type: 'responseSuccessBody',
-				properties: {
-					key: 'statusCode',
-					value: 503,
-					message: 'The Gemini Omni API is unavailable (HTTP 503): try again later',
-				},
-			},
-		],
-	};
+	// Tested by the Gemini Omni node (testedBy: 'geminiOmniApiTest'): see transport/credentialTest.ts.
 }

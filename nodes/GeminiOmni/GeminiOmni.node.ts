@@ -10,6 +10,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { properties } from './actions';
 import { router } from './actions/router';
+import { testGeminiOmniCredential } from './transport/credentialTest';
 import { callbackWebhook } from './webhooks/callbackWait';
 
 // The webhook below is a resume webhook (restartWebhook): n8n registers and removes it per paused
@@ -29,10 +30,14 @@ export class GeminiOmni implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'geminiOmniApi', required: true }],
+		credentials: [{ name: 'geminiOmniApi', required: true, testedBy: 'geminiOmniApiTest' }],
 		// Wait Mode "Callback": the job's signed callback resumes the paused execution.
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
 		properties,
+	};
+
+	methods = {
+		credentialTest: { geminiOmniApiTest: testGeminiOmniCredential },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
