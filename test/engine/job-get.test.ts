@@ -90,3 +90,17 @@ describe('Job → Get', () => {
 		expect(JSON.stringify(run)).not.toContain(keyHex(sim.keys.pro));
 	});
 });
+
+describe('a malformed key with Continue On Fail', () => {
+	it('turns every item into an error item, sending nothing', async () => {
+		const { status, items } = await runGeminiNode(sim, getJob('job_x'), {
+			credential: geminiCredential(sim, { apiKey: 'gomni_123' }),
+			items: [{}, {}],
+			continueOnFail: true,
+		});
+		expect(status).toBe('success');
+		expect(items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		for (const item of items) expect(item.json.error).toMatch(/64 hexadecimal/);
+		expect(sim.log).toHaveLength(0);
+	});
+});

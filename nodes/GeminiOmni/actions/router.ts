@@ -96,7 +96,14 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		return await pauseForCallback.call(this, outcome.result.json as Job, callback.maxWaitMs ?? 30 * 60_000);
 	}
 
-	const outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
+	let outcomes;
+	try {
+		outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
+	} catch (error) {
+		// A failure before any item ran (a malformed key): with Continue On Fail, every item says so.
+		if (!continueOnFail) throw error;
+		return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
+	}
 
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < outcomes.length; itemIndex++) {
