@@ -101,8 +101,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
 	} catch (error) {
 		// A failure before any item ran (a malformed key): with Continue On Fail, every item says so.
-		if (!continueOnFail) throw error;
-		return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
+		if (continueOnFail) return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
+		// Hands back the same error when it already is a NodeOperationError.
+		throw new NodeOperationError(this.getNode(), error as Error);
 	}
 
 	const output: INodeExecutionData[] = [];
