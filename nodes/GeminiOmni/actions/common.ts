@@ -6,7 +6,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { MediaKind } from '../helpers/binary';
+import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { BinaryUpload, JobRequest } from '../scheduler';
 
 export const OTHER = 'other';
@@ -270,10 +270,33 @@ export function readWaitSettings(
 	};
 	if (!alwaysWait && this.getNodeParameter('waitMode', itemIndex, 'poll') === 'callback') settings.callback = true;
 	if (this.getNodeParameter('downloadOutput', itemIndex, true) as boolean) {
-		settings.download = {
-			binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
-			maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
-		};
+		settings.download = readDownloadSettings.call(this, itemIndex, options);
 	}
 	return settings;
+}
+
+/** Where to put the output file, and the largest file to download. */
+export function readDownloadSettings(this: IExecuteFunctions, itemIndex: number, options = readOptions.call(this, itemIndex)): DownloadSettings {
+	return {
+		binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
+		maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
+	};
+}
+
+/**
+ * Item i → a video job from a prompt and an image (a first frame or a reference photo, as a URL or a
+ * binary uploaded first), with the resolution, duration, wait and download settings.
+ */
+export function readPromptAndImageRequest(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	model: string,
+	imageField: string,
+	imageLabel: string,
+): JobRequest {
+	const body: IDataObject = { model, prompt: requiredString.call(this, 'prompt', 'Prompt', itemIndex) };
+	const uploads: BinaryUpload[] = [];
+	readMediaInput.call(this, imageField, imageLabel, 'image', itemIndex, body, uploads);
+	Object.assign(body, readVideoSettings.call(this, itemIndex));
+	return withWaitAndOptions.call(this, itemIndex, { body, uploads });
 }

@@ -1,17 +1,14 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
-import type { BinaryUpload, JobRequest } from '../../scheduler';
+import type { JobRequest } from '../../scheduler';
 import {
 	mediaInputProperties,
 	optionsCollection,
 	promptProperty,
-	readMediaInput,
-	readVideoSettings,
-	requiredString,
+	readPromptAndImageRequest,
 	videoSettingsProperties,
 	waitProperties,
-	withWaitAndOptions,
 } from '../common';
 
 const properties: INodeProperties[] = [
@@ -26,9 +23,5 @@ export const description = updateDisplayOptions({ show: { resource: ['character'
 
 /** Item i → a gemini-omni-character job: a consistent character from a reference photo. */
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
-	const body: IDataObject = { model: 'gemini-omni-character', prompt: requiredString.call(this, 'prompt', 'Prompt', itemIndex) };
-	const uploads: BinaryUpload[] = [];
-	readMediaInput.call(this, 'referenceUrl', 'Reference Photo', 'image', itemIndex, body, uploads);
-	Object.assign(body, readVideoSettings.call(this, itemIndex));
-	return withWaitAndOptions.call(this, itemIndex, { body, uploads });
+	return readPromptAndImageRequest.call(this, itemIndex, 'gemini-omni-character', 'referenceUrl', 'Reference Photo');
 }

@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { JobRequest } from '../../scheduler';
-import { readOptions } from '../common';
+import { readDownloadSettings } from '../common';
 import { jobIdProperty, readJobId } from './get.operation';
 
 const properties: INodeProperties[] = [
@@ -37,12 +37,5 @@ export const description = updateDisplayOptions({ show: { resource: ['job'], ope
 
 /** Item i → the current job, and its output streamed into a binary property (the job must be done). */
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
-	const options = readOptions.call(this, itemIndex);
-	return {
-		jobId: readJobId.call(this, itemIndex),
-		download: {
-			binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
-			maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
-		},
-	};
+	return { jobId: readJobId.call(this, itemIndex), download: readDownloadSettings.call(this, itemIndex) };
 }
