@@ -78,6 +78,11 @@ export interface HttpResult<T = unknown> {
 }
 
 export interface CallWebhookOptions {
+	/**
+	 * 'auto' (default): JSON parsed, anything else as text. 'buffer': the body's exact bytes as a Buffer
+	 * (a Webhook node answering with a binary file).
+	 */
+	responseType?: 'auto' | 'buffer';
 	/** Retry 404 answers (the production webhook is registered a moment after activation). Default true. */
 	waitUntilRegistered?: boolean;
 	/** How long to keep retrying 404. Default 20 s. */
@@ -106,10 +111,30 @@ export interface N8nExecution {
 	[key: string]: unknown;
 }
 
+/** A binary property as n8n records it in an execution: metadata only, the bytes stay in the binary store. */
+export interface N8nBinaryData {
+	mimeType: string;
+	fileName?: string;
+	fileExtension?: string;
+	/** Human-readable, e.g. "256 kB". */
+	fileSize?: string;
+	/** Exact size in bytes (n8n-core sets it when it stores the file). */
+	bytes?: number;
+	/** Where the store keeps it, e.g. "filesystem-v2:…"; absent for in-memory data. */
+	id?: string;
+	[key: string]: unknown;
+}
+
+export interface N8nItem {
+	json: Record<string, unknown>;
+	binary?: Record<string, N8nBinaryData>;
+	pairedItem?: { item: number; input?: number } | Array<{ item: number; input?: number }> | number;
+}
+
 export interface N8nTaskData {
 	executionStatus?: string;
 	error?: { message?: string; description?: string; httpCode?: string; [key: string]: unknown };
-	data?: { main?: Array<Array<{ json: Record<string, unknown> }> | null> };
+	data?: { main?: Array<Array<N8nItem> | null> };
 	[key: string]: unknown;
 }
 
@@ -151,6 +176,15 @@ export interface N8nInstance {
 	waitForExecution(
 		workflowId: string,
 		options?: { accept?: (execution: N8nExecution) => boolean; timeoutMs?: number },
+	): Promise<N8nExecution>;
+	/**
+	 * Polls one execution (with its data) until `until` accepts it, e.g. until its status is "waiting"
+	 * or "success"; throws with the last status seen after `timeoutMs` (default 30 s).
+	 */
+	waitForExecutionState(
+		id: string,
+		until: (execution: N8nExecution) => boolean,
+		options?: { timeoutMs?: number; what?: string },
 	): Promise<N8nExecution>;
 	/** GET /types/nodes.json (session cookie): every node type the editor would offer. */
 	nodeTypes(): Promise<N8nNodeTypeDescription[]>;
@@ -455,6 +489,7 @@ async function request(
 	headers: Record<string, string>,
 	body?: unknown,
 	timeoutMs = 30_000,
+	responseType: 'auto' | 'buffer' = 'auto',
 ): Promise<HttpResult> {
 	const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
 	if (body !== undefined) {
@@ -462,7 +497,8 @@ async function request(
 		(init.headers as Record<string, string>)['content-type'] ??= 'application/json';
 	}
 	const response = await fetch(url, init);
-	return { status: response.status, headers: response.headers, body: await readBody(response) };
+	const responseBody = responseType === 'buffer' ? Buffer.from(await response.arrayBuffer()) : await readBody(response);
+	return { status: response.status, headers: response.headers, body: responseBody };
 }
 
 function ensureOk(method: string, url: string, result: HttpResult): void {
@@ -762,7 +798,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 			const waitUntilRegistered = callOptions.waitUntilRegistered ?? true;
 			const registrationDeadline = Date.now() + (callOptions.registrationTimeoutMs ?? 20_000);
 			for (;;) {
-				const result = await request(method, url, callOptions.headers ?? {}, body, 120_000);
+				const result = await request(method, url, callOptions.headers ?? {}, body, 120_000, callOptions.responseType);
 				// Right after activation the production webhook is not registered yet and answers 404.
 				if (result.status !== 404 || !waitUntilRegistered || Date.now() > registrationDeadline) {
 					return result as HttpResult<any>;
@@ -812,6 +848,28 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 					);
 				}
 				await sleep(300);
+			}
+		},
+
+		async waitForExecutionState(id, until, stateOptions = {}) {
+			const timeoutMs = stateOptions.timeoutMs ?? 30_000;
+			const stateDeadline = Date.now() + timeoutMs;
+			for (;;) {
+				let execution: N8nExecution | undefined;
+				try {
+					execution = await instance.getExecution(id, true);
+				} catch (error) {
+					// Saved a moment after the webhook answered: a 404 right at the start is not an answer.
+					if (!(error instanceof N8nHttpError && error.status === 404)) throw error;
+				}
+				if (execution && until(execution)) return execution;
+				if (Date.now() > stateDeadline) {
+					throw new Error(
+						`Execution ${id} did not become ${stateOptions.what ?? 'what was waited for'} within ${timeoutMs} ms ` +
+							`(last status: ${execution?.status ?? 'not found'})`,
+					);
+				}
+				await sleep(250);
 			}
 		},
 

@@ -1,0 +1,112 @@
+/**
+ * Shared by the end-to-end test files: each starts its own simulator and n8n (one n8n per file), and
+ * reads what happened from the simulator's log and from the executions n8n recorded.
+ */
+import { createHash } from 'node:crypto';
+
+import type { LogEntry, Simulator } from '../../simulator';
+import { outputStream } from '../../simulator/storage';
+import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
+
+export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** A Gemini Omni credential in n8n for the simulator's Pro key (webhook secret included unless told). */
+export async function createSimulatorCredential(
+	n8n: N8nInstance,
+	sim: Simulator,
+	options: { name?: string; webhookSecret?: string } = {},
+): Promise<CredentialReference> {
+	const name = options.name ?? 'Gemini Omni (simulator, Pro)';
+	const id = await n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, {
+		apiKey: sim.keys.pro,
+		baseUrl: sim.url,
+		plan: 'pro',
+		webhookSecret: options.webhookSecret ?? sim.webhookSecret,
+	});
+	return { id, name };
+}
+
+/** Successful generate requests the simulator answered, oldest first. */
+export function generateRequests(sim: Simulator): LogEntry[] {
+	return sim.log.filter((entry) => entry.kind === 'api' && entry.method === 'POST' && entry.path === '/api/v1/generate');
+}
+
+/** The (one) accepted generate request that created `jobId`. */
+export function generateRequestFor(sim: Simulator, jobId: string): LogEntry & { body: Record<string, unknown> } {
+	const found = generateRequests(sim).filter((entry) => entry.jobId === jobId && entry.status === 200);
+	if (found.length !== 1) throw new Error(`Expected one accepted generate for ${jobId}, found ${found.length}`);
+	return found[0] as LogEntry & { body: Record<string, unknown> };
+}
+
+/** Every API request (generate, polls) the simulator logged for a job; uploads carry no job. */
+export function apiRequestsForJob(sim: Simulator, jobId: string): LogEntry[] {
+	return sim.log.filter((entry) => entry.kind === 'api' && entry.jobId === jobId);
+}
+
+/** Downloads of a job's output from signed storage. */
+export function storageRequestsForJob(sim: Simulator, jobId: string): LogEntry[] {
+	return sim.log.filter((entry) => entry.kind === 'storage' && entry.jobId === jobId);
+}
+
+/**
+ * The bytes the simulator's storage sent for the job's one download. `bytesSent` is filled when the
+ * response finished: waited for briefly, since n8n may have finished reading just before.
+ */
+export async function bytesSentForJob(sim: Simulator, jobId: string): Promise<number> {
+	const deadline = Date.now() + 5_000;
+	for (;;) {
+		const downloads = storageRequestsForJob(sim, jobId);
+		if (downloads.length !== 1) throw new Error(`Expected one storage download for ${jobId}, found ${downloads.length}`);
+		const [download] = downloads;
+		if (download.bytesSent !== undefined && download.status === 200) return download.bytesSent;
+		if (Date.now() > deadline) throw new Error(`Storage download for ${jobId} never finished: ${JSON.stringify(download)}`);
+		await sleep(50);
+	}
+}
+
+export function sha256(data: Buffer): string {
+	return createHash('sha256').update(data).digest('hex');
+}
+
+/** SHA-256 of the file the simulator serves for a job (its content is derived from the job ID). */
+export async function expectedOutputSha256(jobId: string, kind: 'mp4' | 'mp3', bytes: number): Promise<string> {
+	const hash = createHash('sha256');
+	for await (const chunk of outputStream(jobId, kind, bytes)) hash.update(chunk as Buffer);
+	return hash.digest('hex');
+}
+
+/** Polls until the simulator job is finished (its own state, not its API: nothing is logged). */
+export async function waitForSimulatorJob(sim: Simulator, jobId: string, timeoutMs = 20_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const status = sim.getJob(jobId)?.status;
+		if (status === 'done' || status === 'failed') return;
+		if (Date.now() > deadline) throw new Error(`Simulator job ${jobId} still ${status} after ${timeoutMs} ms`);
+		await sleep(25);
+	}
+}
+
+/** A job submitted straight to the simulator (as any other app would), optionally with a callbackUrl. */
+export async function submitJobToSimulator(
+	sim: Simulator,
+	body: Record<string, unknown>,
+): Promise<{ jobId: string; status: string }> {
+	const response = await fetch(`${sim.url}/api/v1/generate`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${sim.keys.pro}`, 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
+	const created = (await response.json()) as { jobId?: string; status?: string; error?: string };
+	if (response.status !== 200 || !created.jobId) {
+		throw new Error(`The simulator refused the job (${response.status}): ${created.error ?? JSON.stringify(created)}`);
+	}
+	return { jobId: created.jobId, status: String(created.status) };
+}
+
+/** Every execution of the workflow, with its data, oldest first. */
+export async function executionsWithData(n8n: N8nInstance, workflowId: string): Promise<N8nExecution[]> {
+	const executions = await n8n.listExecutions(workflowId);
+	const full = await Promise.all(executions.map((execution) => n8n.getExecution(execution.id, true)));
+	return full.sort((a, b) => Number(a.id) - Number(b.id));
+}
