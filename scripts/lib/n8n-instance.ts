@@ -53,7 +53,7 @@ export interface StartN8nOptions {
 	userFolder?: string;
 	/** Default: a free port. */
 	port?: number;
-	/** The package to pack and install as a community package; default the repository root. */
+	/** The package to pack and install as a community package; default $GEMINI_OMNI_E2E_PACKAGE_DIR, else the repository root. */
 	packageDir?: string;
 	/** Default true. False starts n8n without installing anything into the nodes folder. */
 	installPackage?: boolean;
@@ -534,7 +534,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	try {
 		options.signal?.throwIfAborted();
 		if (options.installPackage !== false) {
-			const { templateDir } = prepareNodesFolder(options.packageDir ?? REPO_ROOT, node);
+			const { templateDir } = prepareNodesFolder(options.packageDir ?? process.env.GEMINI_OMNI_E2E_PACKAGE_DIR ?? REPO_ROOT, node);
 			const nodesDir = join(userFolder, '.n8n', 'nodes');
 			// A kept folder may hold an older install of the package: replace it, never merge into it.
 			rmSync(nodesDir, { recursive: true, force: true });

@@ -39,7 +39,7 @@ let credential: CredentialReference;
 let workflowId: string;
 
 beforeAll(async () => {
-	// 0.5: a "[sim:seconds=8]" job runs 4 s — time to see the execution waiting and to send a forged
+	// 0.5: a "[sim:seconds=12]" job runs 6 s — time to see the execution waiting and to send a forged
 	// callback first — and the simulator gives n8n 5 s to answer its callback.
 	sim = await startSimulator({ timeScale: 0.5 });
 	n8n = await startN8n();
@@ -94,7 +94,7 @@ function lastRun(execution: N8nExecution, node: string) {
 
 it('pauses until the signed callback: a forged one gets 401 and changes nothing, the genuine one resumes it with the job and its file, without a single poll', async () => {
 	sim.clearLog();
-	const trigger = await n8n.callWebhook<Record<string, unknown>>(PATH, { prompt: '[sim:seconds=8] A calm sea at dawn, slow pan' });
+	const trigger = await n8n.callWebhook<Record<string, unknown>>(PATH, { prompt: '[sim:seconds=12] A calm sea at dawn, slow pan' });
 	expect(trigger.status).toBe(200);
 
 	// The one generate request, carrying the execution's resume URL.
@@ -151,6 +151,9 @@ it('pauses until the signed callback: a forged one gets 401 and changes nothing,
 	const [item] = items;
 	const job = sim.getJob(jobId);
 	expect(item.json).toMatchObject({ jobId, status: 'done', model: 'gemini-omni-video', outputUrl: job?.outputUrl, creditCost: job?.creditCost });
+	// Only the job: no leftover of the pause, no error.
+	expect(item.json).not.toHaveProperty('geminiOmniPendingJob');
+	expect(item.json).not.toHaveProperty('error');
 	const bytesSent = await bytesSentForJob(sim, jobId);
 	expect(item.binary?.data).toMatchObject({ mimeType: 'video/mp4', fileName: `${jobId}.mp4`, bytes: bytesSent });
 	// ...and the rest of the workflow ran once with it.

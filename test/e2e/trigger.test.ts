@@ -38,16 +38,13 @@ let completedOnly: ActiveTrigger;
 /**
  * Waits until n8n serves the trigger's production URL. n8n 2.41.1 activates in the background (its
  * publication service), so the URL answers 404 for a moment after the activate call. The probe is an
- * unsigned POST: it gets 401 once registered and starts nothing.
+ * unsigned POST of no event, which starts nothing (the signature tests below check what it is answered).
  */
 async function waitUntilRegistered(url: string, timeoutMs = 20_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const { status } = await sim.sendSignedWebhook(url, '{}', { signature: null });
-		if (status !== 404) {
-			expect(status).toBe(401);
-			return;
-		}
+		if (status !== 404) return;
 		if (Date.now() > deadline) throw new Error(`${url} still 404 after ${timeoutMs} ms`);
 		await sleep(200);
 	}
@@ -170,8 +167,7 @@ describe('duplicate deliveries of one (jobId, event)', () => {
 
 		expect([...racing, ...later].map((delivery) => delivery.status)).toEqual([200, 200, 200, 200]);
 		const executions = await executionsForJob(both, jobId);
-		expect(executions).toHaveLength(1);
-		expect(executions[0].status).toBe('success');
+		expect(executions.map((execution) => execution.status)).toEqual(['success']);
 		expect(nodeOutput(executions[0], both.afterName).map((item) => item.json.jobId)).toEqual([jobId]);
 	});
 });
