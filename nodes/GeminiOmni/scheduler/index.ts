@@ -5,7 +5,7 @@
  * output order, and never loses an accepted job: its jobId is in the item's result or error.
  */
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError, sleep } from 'n8n-workflow';
 
 import { downloadJobOutput, uploadBinary } from '../helpers/binary';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
@@ -126,6 +126,18 @@ export async function runJobBatch(
 			shared.gate.leave();
 			if (shared.gate.limit < planConcurrent) shared.gate.limit++;
 		};
+		const takeSlot = async (itemIndex: number) => {
+			await local.enter(signal);
+			const entered = await shared.gate.enter(signal).then(
+				() => true,
+				() => false,
+			);
+			if (!entered) {
+				local.leave();
+				throw new NodeOperationError(this.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
+			}
+			holdsSlot = true;
+		};
 		try {
 			if (request.run) return { ok: true, result: await request.run({ ...requestOptions, itemIndex }) };
 			let job: Job;
@@ -145,20 +157,9 @@ export async function runJobBatch(
 					const file = await uploadBinary.call(this, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
 					body[upload.field] = file.url;
 				}
-				if (request.maxWaitMs !== undefined) {
-					await local.enter(signal);
-					const entered = await shared.gate.enter(signal).then(
-						() => true,
-						() => false,
-					);
-					if (!entered) {
-						local.leave();
-						throw new NodeOperationError(this.getNode(), 'The execution was cancelled before the job was submitted', {
-							itemIndex,
-						});
-					}
-					holdsSlot = true;
-				}
+				// Every submit takes a job slot, waiting or not: the server counts the job until it is done,
+				// and a submit past the plan's limit would only earn a 429.
+				await takeSlot(itemIndex);
 				const accepted = await apiRequest.call(this, {
 					...requestOptions,
 					method: 'POST',
@@ -177,6 +178,17 @@ export async function runJobBatch(
 			if (request.maxWaitMs !== undefined && !isFinished(job)) {
 				job = await poller.waitForJob(job, request.maxWaitMs);
 				context.status = job.status;
+			}
+			if (request.maxWaitMs === undefined && holdsSlot && !isFinished(job)) {
+				// Not waiting here (wait off, or a callback wait that pauses the execution): keep the slot
+				// for the job's estimated run time, so the next submits of this key do not hit the
+				// concurrent-job limit. If the job overruns, the server's 429 and Retry-After cover it.
+				holdsSlot = false;
+				const estimateMs = Math.max(0, Number(job.estimatedSeconds ?? 0) * 1000);
+				void sleep(estimateMs).then(() => {
+					holdsSlot = true;
+					release();
+				});
 			}
 			release();
 
