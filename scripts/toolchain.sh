@@ -58,6 +58,8 @@ case "$cmd" in
     build
     ensure_n8n
     npx jest --selectProjects unit simulator engine e2e "$@"
+    # The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
+    npx tsx bench/run.ts --smoke
     ;;
   test:fast)  npx jest --selectProjects unit simulator engine "$@" ;;
   test:e2e)   build; ensure_n8n; npx jest --selectProjects e2e "$@" ;;

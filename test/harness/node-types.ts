@@ -87,7 +87,9 @@ type CredentialTypeClass = new () => ICredentialType;
 function loadOptionalExport<T>(relativePath: string, exportName: string): T | undefined {
 	const absolutePath = path.join(repositoryRoot, relativePath);
 	if (!existsSync(`${absolutePath}.ts`)) return undefined;
-	const moduleExports = require(absolutePath) as Record<string, unknown>;
+	// With the extension: beside `GeminiOmni.node.ts` lies `GeminiOmni.node.json` (the codex), which a
+	// bare require resolves to first outside Jest (tsx, plain Node).
+	const moduleExports = require(`${absolutePath}.ts`) as Record<string, unknown>;
 	const exported = moduleExports[exportName];
 	if (typeof exported !== 'function') {
 		throw new Error(`Harness: ${relativePath}.ts does not export a class named ${exportName}`);
