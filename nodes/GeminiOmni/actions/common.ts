@@ -188,7 +188,7 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				name: 'maxOutputSizeMb',
 				type: 'number',
 				default: 2048,
-				description: 'Refuse to download outputs larger than this; the job and its outputUrl are still returned',
+				description: 'Refuse to download outputs larger than this: the item fails with an error naming the job, whose outputUrl stays valid for 7 days',
 			},
 			{
 				displayName: 'Max Wait (Minutes)',
@@ -201,6 +201,12 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 			...extra,
 		],
 	};
+}
+
+/** The Options collection with only some of its entries, for operations that need fewer. */
+export function optionsSubset(names: string[]): INodeProperties {
+	const collection = optionsCollection();
+	return { ...collection, options: (collection.options as INodeProperties[]).filter((option) => names.includes(option.name)) };
 }
 
 export function readOptions(this: IExecuteFunctions, itemIndex: number): IDataObject {

@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { JobRequest } from '../../scheduler';
-import { readDownloadSettings } from '../common';
+import { optionsSubset, readDownloadSettings } from '../common';
 import { jobIdProperty, readJobId } from './get.operation';
 
 const properties: INodeProperties[] = [
@@ -15,22 +15,7 @@ const properties: INodeProperties[] = [
 		hint: 'The name of the output binary property to put the file in',
 		description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Max Output Size (MiB)',
-				name: 'maxOutputSizeMb',
-				type: 'number',
-				default: 2048,
-				description: 'Refuse to download outputs larger than this',
-			},
-		],
-	},
+	optionsSubset(['maxOutputSizeMb']),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['downloadOutput'] } }, properties);

@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { JobRequest } from '../../scheduler';
-import { optionsCollection, readWaitSettings, waitProperties } from '../common';
+import { optionsSubset, readWaitSettings, waitProperties } from '../common';
 import { jobIdProperty, readJobId } from './get.operation';
 
 const properties: INodeProperties[] = [
@@ -12,10 +12,7 @@ const properties: INodeProperties[] = [
 		...property,
 		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] } } : undefined,
 	})),
-	{
-		...optionsCollection(),
-		options: optionsCollection().options!.filter((option) => option.name === 'maxWaitMinutes' || option.name === 'maxOutputSizeMb'),
-	},
+	optionsSubset(['maxWaitMinutes', 'maxOutputSizeMb']),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['wait'] } }, properties);
