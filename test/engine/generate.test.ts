@@ -233,6 +233,21 @@ describe('waiting and the output file', () => {
 		expect(polls(jobId)).toHaveLength(1);
 	});
 
+	it('refuses an output over Max Output Size, naming the job, without downloading it', async () => {
+		const { items } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: 'big [sim:bytes=268435456]', options: { maxOutputSizeMb: 1 } },
+			{ continueOnFail: true },
+		);
+		const jobId = submitted()[0].jobId!;
+		expect(items[0].json).toMatchObject({ jobId, status: 'done' });
+		expect(items[0].json.error).toMatch(new RegExp(`output of job ${jobId} is 256.0 MiB, over the "Max Output Size" of 1 MiB`));
+		expect(items[0].binary).toBeUndefined();
+		const [download] = logOf(sim, { kind: 'storage' });
+		// The stream was dropped at its headers: far less than the file crossed the wire.
+		expect(download.bytesSent ?? 0).toBeLessThan(268435456 / 4);
+	});
+
 	it('fails a failed job clearly, saying no credits were used', async () => {
 		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'x [sim:fail=Content policy: restricted subject]' });
 		const jobId = submitted()[0].jobId!;
