@@ -9,11 +9,21 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { downloadJobOutput } from '../GeminiOmni/helpers/binary';
+import { downloadJobOutput, downloadSettings } from '../GeminiOmni/helpers/binary';
 import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
 import { testGeminiOmniCredential } from '../GeminiOmni/transport/credentialTest';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
 import { rememberDelivery } from './deliveries';
+
+async function assertWebhookSecret(this: IHookFunctions): Promise<void> {
+	const credentials = await this.getCredentials(CREDENTIAL_TYPE);
+	if (!String(credentials.webhookSecret ?? '').trim()) {
+		throw new NodeOperationError(
+			this.getNode(),
+			'The Gemini Omni API credential has no Webhook Signing Secret. Add it (from your account’s webhook settings) so deliveries can be verified; the trigger does not accept unsigned deliveries.',
+		);
+	}
+}
 
 export class GeminiOmniTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -86,17 +96,14 @@ export class GeminiOmniTrigger implements INodeType {
 	webhookMethods = {
 		default: {
 			async checkExists(this: IHookFunctions): Promise<boolean> {
+				// Checked on every activation, also when the URL is already recorded: a secret removed
+				// later must stop the trigger, not leave it answering every delivery with 401.
+				await assertWebhookSecret.call(this);
 				const staticData = this.getWorkflowStaticData('node');
 				return staticData.callbackUrl !== undefined && staticData.callbackUrl === this.getNodeWebhookUrl('default');
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
-				const credentials = await this.getCredentials(CREDENTIAL_TYPE);
-				if (!String(credentials.webhookSecret ?? '').trim()) {
-					throw new NodeOperationError(
-						this.getNode(),
-						'The Gemini Omni API credential has no Webhook Signing Secret. Add it (from your account’s webhook settings) so deliveries can be verified; the trigger does not accept unsigned deliveries.',
-					);
-				}
+				await assertWebhookSecret.call(this);
 				const staticData = this.getWorkflowStaticData('node');
 				staticData.callbackUrl = this.getNodeWebhookUrl('default');
 				return true;
@@ -136,11 +143,12 @@ export class GeminiOmniTrigger implements INodeType {
 		const item: INodeExecutionData = { json: event as IDataObject };
 		if (event.status === 'done' && event.outputUrl && (this.getNodeParameter('downloadOutput', false) as boolean)) {
 			try {
-				const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, {
-					binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', 'data') || 'data'),
-					maxBytes: Number(this.getNodeParameter('maxOutputSizeMb', 2048)) * 1024 * 1024,
-				});
-				item.binary = { [String(this.getNodeParameter('binaryPropertyName', 'data') || 'data')]: binary };
+				const settings = downloadSettings(
+					this.getNodeParameter('binaryPropertyName', 'data'),
+					this.getNodeParameter('maxOutputSizeMb', 2048),
+				);
+				const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, settings);
+				item.binary = { [settings.binaryPropertyName]: binary };
 			} catch (error) {
 				// The event is already acknowledged: start the workflow anyway, with the reason the file is missing.
 				item.json.downloadError = (error as Error).message;

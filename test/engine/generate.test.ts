@@ -290,6 +290,41 @@ describe('waiting and the output file', () => {
 	});
 });
 
+describe('stopping at the first failure (Continue On Fail off)', () => {
+	it('reports the item that failed, not the ones it stopped, and lists their accepted jobs', async () => {
+		const { error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ items: [{ p: 'long one [sim:seconds=3000]' }, { p: 'long two [sim:seconds=3000]' }, { p: 'bad [sim:seconds=10] [sim:fail=Content policy]' }] },
+		);
+		const jobByPrompt = new Map(submitted().filter((e) => e.status === 200).map((e) => [(e.body as { prompt: string }).prompt, e.jobId]));
+		const failedJob = jobByPrompt.get('bad [sim:seconds=10] [sim:fail=Content policy]');
+		expect(error?.message).toContain(`Job ${failedJob} failed: Content policy`);
+		expect(error?.message).toMatch(/\[item 2\]$/);
+		const description = (error as { description?: string }).description ?? '';
+		expect(description).toContain(`${jobByPrompt.get('long one [sim:seconds=3000]')} (item 0)`);
+		expect(description).toContain(`${jobByPrompt.get('long two [sim:seconds=3000]')} (item 1)`);
+	});
+});
+
+describe('after concurrent-limit 429s from elsewhere', () => {
+	it('gives the held-back job slots back: the next batch runs at the plan’s full concurrency', async () => {
+		const key = `gomni_${randomBytes(32).toString('hex')}`;
+		sim.addKey({ key, plan: 'pro' });
+		const credential = { type: 'geminiOmniApi', id: 'shrink', data: { apiKey: key, baseUrl: sim.url, plan: 'pro' } };
+		sim.injectFault({ method: 'POST', path: '/api/v1/generate', status: 429, retryAfter: '0.05', times: 4, body: { error: 'Concurrent job limit reached: 5 jobs in progress on the Pro plan' } });
+		const first = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'one', downloadOutput: false }, { credential });
+		expect(first.items[0].json.status).toBe('done');
+		const batch = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', downloadOutput: false },
+			{ credential, items: Array.from({ length: 10 }, (_, i) => ({ p: `clip ${i}` })), timeoutMs: 30_000 },
+		);
+		expect(batch.items.every((item) => item.json.status === 'done')).toBe(true);
+		expect(sim.maxInFlight(keyTail(key))).toBe(5);
+	}, 30_000);
+});
+
 describe('a batch inside the Pro plan’s limits', () => {
 	it('runs 50 items with at most 5 jobs in flight, no 429, outputs in input order', async () => {
 		// A key of its own: jobs left running by earlier tests must not hold its slots.

@@ -77,6 +77,20 @@ describe('transport retries', () => {
 		expect((error as { description?: string }).description).toMatch(/Tried 5 attempts over [\d.]+ s, honouring Retry-After 4 time\(s\)/);
 	});
 
+	it('keeps retrying 429s past the attempt limit: a wait cures them', async () => {
+		sim.injectFault({ method: 'GET', path: '/api/v1/jobs/', status: 429, retryAfter: '0.02', times: 8, body: { error: 'Rate limit exceeded' } });
+		const { status } = await runGeminiNode(sim, getJob());
+		expect(status).toBe('success');
+		expect(jobRequests().map((entry) => entry.status)).toEqual([...Array(8).fill(429), 200]);
+	});
+
+	it('does not resend a generate after a gateway timeout (504): the job may exist', async () => {
+		sim.injectFault({ method: 'POST', path: '/api/v1/generate', status: 504, body: { error: 'Gateway Timeout' } });
+		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'once', waitForCompletion: false });
+		expect(error?.message).toMatch(/could start a second job/);
+		expect(logOf(sim, { method: 'POST', path: '/api/v1/generate' })).toHaveLength(1);
+	});
+
 	it.each([400, 401, 402, 403, 404])('never retries %i', async (code) => {
 		sim.injectFault({ method: 'GET', path: '/api/v1/jobs/', status: code, body: { error: `server says ${code}` } });
 		const { status, error } = await runGeminiNode(sim, getJob());

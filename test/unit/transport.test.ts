@@ -64,6 +64,8 @@ describe('parseRetryAfter', () => {
 		['0', 0],
 		['0.35', 350],
 		['1.5', 1500],
+		['.5', 500],
+		['1.', 1000],
 		[' 3 ', 3000],
 	])('reads seconds %p', (header, ms) => {
 		expect(parseRetryAfter(header, now)).toBe(ms);
@@ -145,5 +147,27 @@ describe('toNodeApiError', () => {
 		expect(serverErrorText({ error: { message: 'nested' } })).toBe('nested');
 		expect(serverErrorText('plain text')).toBe('plain text');
 		expect(serverErrorText({})).toBeUndefined();
+	});
+});
+
+describe('apiRequest budget accounting', () => {
+	// A small hand-made context is enough here: the request never reaches HTTP.
+	it('releases the budget slot when building the body fails', async () => {
+		const { apiRequest } = await import('../../nodes/GeminiOmni/transport');
+		let released = 0;
+		const context = { getNode: () => node, helpers: { httpRequestWithAuthentication: jest.fn() } };
+		await expect(
+			apiRequest.call(context as never, {
+				method: 'POST',
+				path: '/api/v1/upload',
+				credentials: { apiKey: key, baseUrl: 'http://127.0.0.1:9', plan: 'pro', webhookSecret: '' },
+				beforeAttempt: async () => () => released++,
+				rawBody: async () => {
+					throw new Error('binary file was pruned');
+				},
+			}),
+		).rejects.toThrow('binary file was pruned');
+		expect(released).toBe(1);
+		expect(context.helpers.httpRequestWithAuthentication).not.toHaveBeenCalled();
 	});
 });

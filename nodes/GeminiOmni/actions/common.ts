@@ -6,6 +6,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { downloadSettings } from '../helpers/binary';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { BinaryUpload, JobRequest } from '../scheduler';
 
@@ -181,7 +182,7 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				type: 'number',
 				default: 0,
 				description:
-					'Run at most this many jobs of this node at once; 0 uses the plan’s limit (Pro 5, Premium 10). Only applies while waiting for completion.',
+					'Run at most this many jobs of this node at once; 0 uses the plan’s limit (Pro 5, Premium 10). Without waiting, a job counts for its estimated run time.',
 			},
 			{
 				displayName: 'Max Output Size (MiB)',
@@ -283,10 +284,7 @@ export function readWaitSettings(
 
 /** Where to put the output file, and the largest file to download. */
 export function readDownloadSettings(this: IExecuteFunctions, itemIndex: number, options = readOptions.call(this, itemIndex)): DownloadSettings {
-	return {
-		binaryPropertyName: String(this.getNodeParameter('binaryPropertyName', itemIndex, 'data') || 'data'),
-		maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
-	};
+	return downloadSettings(this.getNodeParameter('binaryPropertyName', itemIndex, 'data'), options.maxOutputSizeMb);
 }
 
 /**

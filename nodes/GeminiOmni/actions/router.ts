@@ -85,10 +85,17 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const callback = requests.find((request): request is JobRequest => !(request instanceof Error) && request.callback === true);
 	if (callback) {
 		// Callback mode: submit with the resume URL as callbackUrl, then pause the execution.
-		const credentials = await getApiCredentials.call(this, 0);
-		const callbackUrl = await callbackUrlForThisExecution.call(this, items.length, credentials.baseUrl, credentials.webhookSecret);
-		const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
-		const [outcome] = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
+		let result;
+		try {
+			const credentials = await getApiCredentials.call(this, 0);
+			const callbackUrl = await callbackUrlForThisExecution.call(this, items.length, credentials.baseUrl, credentials.webhookSecret);
+			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
+			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
+		} catch (error) {
+			if (continueOnFail) return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
+			throw new NodeOperationError(this.getNode(), error as Error);
+		}
+		const [outcome] = result.outcomes;
 		if (!outcome.ok) {
 			if (continueOnFail) return [[errorItem(outcome.error.cause, 0, outcome.error.context)]];
 			throw stoppingError.call(this, outcome.error, 0);
@@ -96,26 +103,27 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		return await pauseForCallback.call(this, outcome.result.json as Job, callback.maxWaitMs ?? 30 * 60_000);
 	}
 
-	let outcomes;
+	let result;
 	try {
-		outcomes = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
+		result = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
 	} catch (error) {
 		// A failure before any item ran (a malformed key): with Continue On Fail, every item says so.
 		if (continueOnFail) return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
 		// Hands back the same error when it already is a NodeOperationError.
 		throw new NodeOperationError(this.getNode(), error as Error);
 	}
+	const { outcomes, firstFailure } = result;
+	if (!continueOnFail && firstFailure !== undefined) {
+		// The failure that stopped the batch, not an item it cancelled; it lists the other accepted jobs.
+		throw stoppingError.call(this, (outcomes[firstFailure] as { ok: false; error: ItemJobError }).error, firstFailure);
+	}
 
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < outcomes.length; itemIndex++) {
 		const outcome = outcomes[itemIndex];
-		if (outcome.ok) {
-			output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
-		} else if (continueOnFail) {
-			output.push(errorItem(outcome.error.cause, itemIndex, outcome.error.context));
-		} else {
-			throw stoppingError.call(this, outcome.error, itemIndex);
-		}
+		if (outcome.ok) output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
+		else if (continueOnFail) output.push(errorItem(outcome.error.cause, itemIndex, outcome.error.context));
+		else throw stoppingError.call(this, outcome.error, itemIndex);
 	}
 	return [output];
 }

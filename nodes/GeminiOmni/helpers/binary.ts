@@ -119,6 +119,15 @@ export interface DownloadSettings {
 	maxBytes: number;
 }
 
+/** Download settings from the node's "Put Output File in Field" and "Max Output Size (MiB)" values. */
+export function downloadSettings(binaryPropertyName: unknown, maxOutputSizeMb: unknown): DownloadSettings {
+	const megabytes = Number(maxOutputSizeMb ?? 2048);
+	return {
+		binaryPropertyName: String(binaryPropertyName || 'data'),
+		maxBytes: (Number.isFinite(megabytes) ? megabytes : 2048) * 1024 * 1024,
+	};
+}
+
 const MIME_BY_MODEL: Record<string, { mimeType: string; extension: string }> = {
 	'gemini-omni-audio': { mimeType: 'audio/mpeg', extension: 'mp3' },
 };

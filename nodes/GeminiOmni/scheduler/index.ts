@@ -14,7 +14,7 @@ import { isFinished, normalizeJob } from '../helpers/job';
 import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
 import { JobGate, limitsForKey } from './limits';
-import { JobPoller } from './poller';
+import { JobPoller, JobWaitTimeoutError } from './poller';
 
 export interface BinaryUpload {
 	/** The generate field that takes the uploaded file's URL, e.g. `referenceUrl`. */
@@ -71,25 +71,28 @@ export interface BatchOptions {
 	stopOnFirstError: boolean;
 }
 
-// 429s are cured by waiting: with Retry-After honoured each time, this many tries span many minutes.
-const SUBMIT_MAX_ATTEMPTS = 12;
+export interface BatchResult {
+	outcomes: ItemOutcome[];
+	/** The item whose failure stopped the batch (Continue On Fail off); later failures are that stop. */
+	firstFailure?: number;
+}
 
 export async function runJobBatch(
 	this: IExecuteFunctions,
 	requests: Array<JobRequest | Error>,
 	options: BatchOptions,
-): Promise<ItemOutcome[]> {
+): Promise<BatchResult> {
 	const credentials = await getApiCredentials.call(this, 0);
 	const shared = limitsForKey(credentials.apiKey, credentials.plan);
-	const local = new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, shared.gate.limit)));
+	const planConcurrent = shared.budget.limits.concurrent;
+	const local = new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent)));
 
 	// One signal for the whole batch: the execution's cancel, or our own stop after a first error.
 	const stop = new AbortController();
 	const executionSignal = getCancelSignal(this);
-	if (executionSignal) {
-		if (executionSignal.aborted) stop.abort();
-		else executionSignal.addEventListener('abort', () => stop.abort(), { once: true });
-	}
+	const onExecutionCancel = () => stop.abort();
+	if (executionSignal?.aborted) stop.abort();
+	else executionSignal?.addEventListener('abort', onExecutionCancel, { once: true });
 	const signal = stop.signal;
 
 	const requestOptions: SharedRequestOptions = {
@@ -97,11 +100,15 @@ export async function runJobBatch(
 		beforeAttempt: async () => await shared.budget.acquire(signal),
 		onRateLimited: (retryAfterMs, serverMessage) => {
 			if (retryAfterMs) shared.budget.pauseFor(retryAfterMs);
-			// Another workflow or machine is using job slots: hold one back until a job of ours finishes.
-			if (/concurrent/i.test(serverMessage ?? '') && shared.gate.limit > 1) shared.gate.limit--;
+			// Another workflow or machine is using job slots: start nothing new until the server says a
+			// slot frees (its Retry-After), then go back to the plan's limit; a new 429 holds back again.
+			// Set, not decremented, so repeated 429s do not compound.
+			if (/concurrent/i.test(serverMessage ?? '')) {
+				shared.gate.setLimit(Math.min(shared.gate.limit, shared.gate.active));
+				void sleep(retryAfterMs ?? 5_000).then(() => shared.gate.setLimit(planConcurrent));
+			}
 		},
 	};
-	const planConcurrent = shared.gate.limit;
 
 	const poller = new JobPoller(
 		async (jobId) =>
@@ -124,7 +131,6 @@ export async function runJobBatch(
 			holdsSlot = false;
 			local.leave();
 			shared.gate.leave();
-			if (shared.gate.limit < planConcurrent) shared.gate.limit++;
 		};
 		const takeSlot = async (itemIndex: number) => {
 			await local.enter(signal);
@@ -167,7 +173,6 @@ export async function runJobBatch(
 					body,
 					itemIndex,
 					idempotent: false,
-					maxAttempts: SUBMIT_MAX_ATTEMPTS,
 				});
 				job = normalizeJob({ model: body.model, ...accepted });
 				context.jobId = job.jobId;
@@ -176,7 +181,11 @@ export async function runJobBatch(
 			context.status = job.status;
 
 			if (request.maxWaitMs !== undefined && !isFinished(job)) {
-				job = await poller.waitForJob(job, request.maxWaitMs);
+				job = await poller.waitForJob(job, request.maxWaitMs).catch((error: Error) => {
+					// The item's error reports the job's last known status, not the accepted one.
+					if (error instanceof JobWaitTimeoutError) context.status = error.job.status;
+					return Promise.reject(error);
+				});
 				context.status = job.status;
 			}
 			if (request.maxWaitMs === undefined && holdsSlot && !isFinished(job)) {
@@ -235,6 +244,7 @@ export async function runJobBatch(
 			return outcome;
 		}),
 	);
+	executionSignal?.removeEventListener('abort', onExecutionCancel);
 	if (options.stopOnFirstError && firstFailure !== undefined) {
 		const failed = outcomes[firstFailure] as { ok: false; error: ItemJobError };
 		const stillRunning = outcomes
@@ -243,5 +253,5 @@ export async function runJobBatch(
 			.map(({ outcome, index }) => `${(outcome as { error: ItemJobError }).error.context.jobId} (item ${index})`);
 		(failed.error as ItemJobError & { alsoAccepted?: string[] }).alsoAccepted = stillRunning;
 	}
-	return outcomes;
+	return { outcomes, firstFailure };
 }

@@ -124,6 +124,16 @@ export class JobGate {
 
 	leave(): void {
 		this.inFlight = Math.max(0, this.inFlight - 1);
+		this.admit();
+	}
+
+	/** Changes the limit; a raised limit admits waiting jobs at once. */
+	setLimit(limit: number): void {
+		this.limit = Math.max(1, limit);
+		this.admit();
+	}
+
+	private admit(): void {
 		while (this.waiting.length && this.inFlight < this.limit) this.waiting.shift()!();
 	}
 }
@@ -146,7 +156,7 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.
 		entry.budget.limits = limits;
-		entry.gate.limit = limits.concurrent;
+		entry.gate.setLimit(limits.concurrent);
 	}
 	return entry;
 }

@@ -55,6 +55,8 @@ interface Waiter {
 	deadline: number;
 	startedAt: number;
 	lastJob: Job;
+	/** A check is under way: the loop does not start another for this job. */
+	checking?: boolean;
 	resolve: (job: Job) => void;
 	reject: (error: Error) => void;
 }
@@ -97,13 +99,18 @@ export class JobPoller {
 		try {
 			while (this.waiters.size) {
 				const now = Date.now();
-				const due = [...this.waiters].filter((w) => w.dueAt <= now);
-				if (due.length === 0) {
-					const earliest = Math.min(...[...this.waiters].map((w) => w.dueAt));
-					await this.sleepUntil(earliest);
-					continue;
+				for (const waiter of this.waiters) {
+					if (waiter.checking || waiter.dueAt > now) continue;
+					// Checks run on their own: one slow answer (retries, Retry-After) delays only its job.
+					waiter.checking = true;
+					void this.check(waiter).finally(() => {
+						waiter.checking = false;
+						this.wake?.();
+					});
 				}
-				await Promise.all(due.map(async (waiter) => await this.check(waiter)));
+				const idle = [...this.waiters].filter((waiter) => !waiter.checking);
+				const earliest = idle.length ? Math.min(...idle.map((waiter) => waiter.dueAt)) : undefined;
+				await this.sleepUntil(earliest);
 			}
 		} catch (error) {
 			for (const waiter of this.waiters) waiter.reject(error as Error);
@@ -113,10 +120,19 @@ export class JobPoller {
 		}
 	}
 
-	private async sleepUntil(time: number): Promise<void> {
-		const woken = new Promise<void>((resolve) => (this.wake = resolve));
-		await Promise.race([sleepUnlessCancelled(time - Date.now(), this.signal), woken]);
+	/** Sleeps until `time` (or, with no time, until woken): a new job or a finished check wakes it. */
+	private async sleepUntil(time: number | undefined): Promise<void> {
+		let onAbort: (() => void) | undefined;
+		const woken = new Promise<void>((resolve) => {
+			this.wake = resolve;
+			onAbort = resolve;
+			this.signal?.addEventListener('abort', onAbort, { once: true });
+		});
+		const waits: Array<Promise<void>> = [woken];
+		if (time !== undefined) waits.push(sleepUnlessCancelled(time - Date.now(), this.signal).catch(() => undefined));
+		await Promise.race(waits);
 		this.wake = undefined;
+		if (onAbort) this.signal?.removeEventListener('abort', onAbort);
 		if (this.signal?.aborted) throw new ExecutionCancelledError();
 	}
 

@@ -46,8 +46,10 @@ export interface ApiRequestOptions {
 	 */
 	rawBody?: () => Promise<{ body: unknown; headers: Record<string, string> }>;
 	itemIndex?: number;
-	/** Total attempts including the first. */
+	/** Attempts for failures other than 429, including the first. */
 	maxAttempts?: number;
+	/** How long 429s keep being retried (each after its Retry-After). Default one hour. */
+	rateLimitPatienceMs?: number;
 	/** Backoff base when the server sends no Retry-After. */
 	retryBaseMs?: number;
 	retryCapMs?: number;
@@ -72,6 +74,7 @@ export interface ApiRequestOptions {
 const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_RATE_LIMIT_PATIENCE_MS = 60 * 60_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRY_BASE_MS = 1_000;
 const DEFAULT_RETRY_CAP_MS = 30_000;
@@ -199,42 +202,48 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		);
 	};
 
+	// 429 means nothing was done and a wait cures it: those retries are bounded by time (patience),
+	// not by the attempt count, which bounds the other failures.
+	const patienceUntil = startedAt + (options.rateLimitPatienceMs ?? DEFAULT_RATE_LIMIT_PATIENCE_MS);
+	let otherFailures = 0;
 	for (let attempt = 1; ; attempt++) {
-		const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
-		const request: IHttpRequestOptions = {
-			method: options.method,
-			url: `${credentials.baseUrl}${options.path}`,
-			json: true,
-			headers: { Accept: 'application/json' },
-			timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-		};
-		if (options.body !== undefined) request.body = options.body;
-		if (options.rawBody) {
-			const raw = await options.rawBody();
-			request.body = raw.body as IHttpRequestOptions['body'];
-			request.headers = { ...request.headers, ...raw.headers };
-			request.json = false;
-		}
-
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
 		let networkCode: string | undefined;
+		const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
 		try {
-			response = (await this.helpers.httpRequestWithAuthentication.call(
-				this,
-				CREDENTIAL_TYPE,
-				request,
-			)) as IN8nHttpFullResponse;
-		} catch (error) {
-			const described = describeNetworkError(error);
-			networkError = redactSecrets(described.text, secrets);
-			networkCode = described.code;
-			if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
-				throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
+			const request: IHttpRequestOptions = {
+				method: options.method,
+				url: `${credentials.baseUrl}${options.path}`,
+				json: true,
+				headers: { Accept: 'application/json' },
+				timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+				returnFullResponse: true,
+				ignoreHttpStatusErrors: true,
+			};
+			if (options.body !== undefined) request.body = options.body;
+			if (options.rawBody) {
+				const raw = await options.rawBody();
+				request.body = raw.body as IHttpRequestOptions['body'];
+				request.headers = { ...request.headers, ...raw.headers };
+				request.json = false;
+			}
+			try {
+				response = (await this.helpers.httpRequestWithAuthentication.call(
+					this,
+					CREDENTIAL_TYPE,
+					request,
+				)) as IN8nHttpFullResponse;
+			} catch (error) {
+				const described = describeNetworkError(error);
+				networkError = redactSecrets(described.text, secrets);
+				networkCode = described.code;
+				if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
+					throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
+				}
 			}
 		} finally {
+			// Also when building the body failed: the budget slot must never stay "in flight".
 			if (attemptDone) attemptDone();
 		}
 
@@ -244,7 +253,16 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 			const body = parseBody(response.body);
 			if (status >= 200 && status < 300) return body as IDataObject;
 			const serverMessage = serverErrorText(body);
-			if (!isRetryableStatus(status) || attempt >= maxAttempts) {
+			if (!isRetryableStatus(status)) throw fail({ status, serverMessage, attempts: attempt });
+			if (options.idempotent === false && (status === 502 || status === 504)) {
+				// A gateway error after the request reached the gateway: the job may exist upstream.
+				throw fail({
+					status,
+					serverMessage: `${serverMessage ?? 'gateway error'}. Not retried: the request may have reached Gemini Omni, and sending it again could start a second job`,
+					attempts: attempt,
+				});
+			}
+			if (status === 429 ? Date.now() >= patienceUntil : ++otherFailures >= maxAttempts) {
 				throw fail({ status, serverMessage, attempts: attempt });
 			}
 			const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
@@ -252,7 +270,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 			if (retryAfter !== undefined) retryAfterHonoured++;
 			delayMs =
 				retryAfter ??
-				backoffDelay(attempt - 1, options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, options.retryCapMs ?? DEFAULT_RETRY_CAP_MS);
+				backoffDelay(Math.min(attempt - 1, 10), options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, options.retryCapMs ?? DEFAULT_RETRY_CAP_MS);
 		} else {
 			const provablyNotSent = NOT_SENT_CODES.some((code) => code === networkCode || networkError?.includes(code));
 			if (options.idempotent === false && !provablyNotSent) {
@@ -262,9 +280,9 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 					attempts: attempt,
 				});
 			}
-			if (attempt >= maxAttempts) throw fail({ networkError, networkCode, attempts: attempt });
+			if (++otherFailures >= maxAttempts) throw fail({ networkError, networkCode, attempts: attempt });
 			delayMs = backoffDelay(
-				attempt - 1,
+				otherFailures - 1,
 				options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
 				options.retryCapMs ?? DEFAULT_RETRY_CAP_MS,
 			);

@@ -17,7 +17,7 @@ export function parseRetryAfter(header: unknown, now = Date.now()): number | und
 	if (value === undefined || value === null) return undefined;
 	const text = String(value).trim();
 	if (text === '') return undefined;
-	if (/^\d+(\.\d+)?$/.test(text)) return Math.round(parseFloat(text) * 1000);
+	if (/^(\d+\.?\d*|\.\d+)$/.test(text)) return Math.round(parseFloat(text) * 1000);
 	// An HTTP date always has a weekday and month name; anything else ("-1", "1e3") is not a date.
 	if (!/[a-z]{3}/i.test(text)) return undefined;
 	const date = Date.parse(text);

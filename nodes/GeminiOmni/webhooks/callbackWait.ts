@@ -10,7 +10,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { downloadJobOutput } from '../helpers/binary';
+import { downloadJobOutput, downloadSettings } from '../helpers/binary';
 import type { Job } from '../helpers/job';
 import { CREDENTIAL_TYPE } from '../transport';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from './verifySignature';
@@ -116,13 +116,10 @@ export async function callbackWebhook(this: IWebhookFunctions): Promise<IWebhook
 		item.json.error = `Job ${job.jobId} failed: ${event.error ?? 'no reason given'}. No credits were consumed for a failed job.`;
 	} else if (this.getNodeParameter('downloadOutput', true) as boolean) {
 		const options = this.getNodeParameter('options', {}) as IDataObject;
-		const binaryPropertyName = String(this.getNodeParameter('binaryPropertyName', 'data') || 'data');
+		const settings = downloadSettings(this.getNodeParameter('binaryPropertyName', 'data'), options.maxOutputSizeMb);
 		try {
-			const binary = await downloadJobOutput.call(this, job, 0, {
-				binaryPropertyName,
-				maxBytes: Number(options.maxOutputSizeMb ?? 2048) * 1024 * 1024,
-			});
-			item.binary = { [binaryPropertyName]: binary };
+			const binary = await downloadJobOutput.call(this, job, 0, settings);
+			item.binary = { [settings.binaryPropertyName]: binary };
 		} catch (error) {
 			item.json.error = (error as Error).message;
 		}
