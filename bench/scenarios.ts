@@ -11,7 +11,7 @@ import { startSimulator } from '../simulator';
 import type { Simulator } from '../simulator';
 import { bulkGenerate, submitWithRetry } from './lib/baseline';
 import { HttpIntervals, apiRequests, fmt, mib, now, pct, startReceiver, submits, traffic } from './lib/measure';
-import { GeminiOmni, NODE_NAME, addKey, credential, runOurNode, useWindowScale } from './lib/ours';
+import { NODE_NAME, addKey, credential, runOurNode, useWindowScale } from './lib/ours';
 
 export interface Row {
 	figure: string;
@@ -152,26 +152,12 @@ export async function pollMode(sizes: Sizes): Promise<ScenarioResult> {
 // ---------------------------------------------------------------------------------------------
 // Callback mode: the submit only, then exactly one signed webhook per job.
 
-/** Whether the node offers Wait Mode → Callback (issue #6); otherwise Options → Callback URL is used. */
-function nodeHasCallbackMode(): boolean {
-	const properties = new GeminiOmni().description.properties;
-	return properties.some(
-		(property) =>
-			property.name === 'waitMode' &&
-			(property.options ?? []).some((option) => 'value' in option && option.value === 'callback') &&
-			(property.displayOptions?.show?.operation ?? []).includes('textToVideo'),
-	);
-}
-
 export async function callbackMode(sizes: Sizes): Promise<ScenarioResult> {
 	const rows: Row[] = [];
 	const notes: string[] = [];
 	const broken: string[] = [];
-	const useWaitMode = nodeHasCallbackMode();
 	notes.push(
-		useWaitMode
-			? 'Callback mode: the node\'s Wait for Completion → Wait Mode "Callback"; callbackUrl = the execution\'s resume URL (the harness\'s instance base URL points at the bench\'s receiver). In the engine harness the execution ends "waiting" with no resume, so what is measured is the submit requests per job (simulator log) and the signed webhooks delivered per job (the receiver verifies X-Gemini-Signature).'
-			: 'Callback mode: the node has no Wait Mode → Callback yet (issue #6), so the node runs with Options → Callback URL and Wait for Completion off, which makes the same requests (the submit only). The callbacks go to a receiver run by the bench that verifies X-Gemini-Signature.',
+		'Callback mode: the node\'s Wait for Completion → Wait Mode "Callback"; callbackUrl = the execution\'s resume URL (the harness\'s instance base URL points at the bench\'s receiver). In the engine harness the execution ends "waiting" with no resume, so what is measured is the submit requests per job (simulator log) and the signed webhooks delivered per job (the receiver verifies X-Gemini-Signature).',
 	);
 	const T = 60_000 * sizes.timeScale;
 	for (const variant of [
@@ -190,9 +176,7 @@ export async function callbackMode(sizes: Sizes): Promise<ScenarioResult> {
 					prompts.map(async (idea) =>
 						await runOurNode(
 							cred,
-							useWaitMode
-								? videoParameters({ waitForCompletion: true, waitMode: 'callback', downloadOutput: false })
-								: videoParameters({ waitForCompletion: false, options: { callbackUrl: `${receiver.url}/ours` } }),
+							videoParameters({ waitForCompletion: true, waitMode: 'callback', downloadOutput: false }),
 							[{ idea }],
 							{ instanceBaseUrl: receiver.url, continueOnFail: true },
 						),

@@ -2,11 +2,6 @@
  * Our side of every scenario: the Gemini Omni node run through the engine harness
  * (test/harness/engine.ts: n8n-core's WorkflowExecute, real execution contexts, real HTTP helpers,
  * real binary store), loaded from the TypeScript sources, never from dist/.
- *
- * Outside Jest the harness cannot load the package's node by itself: it does
- * `require('nodes/GeminiOmni/GeminiOmni.node')` without an extension, which Node's resolver (and tsx)
- * answers with the sibling `GeminiOmni.node.json` codex file before trying `.ts`. The bench therefore
- * passes the node and credential types in explicitly (RunOptions.nodeTypes / credentialTypes).
  */
 import { randomBytes } from 'node:crypto';
 import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
@@ -23,10 +18,6 @@ import {
 	type HarnessCredential,
 	type RunResult,
 } from '../../test/harness/engine';
-
-// Explicit `.ts`: see the header. The type comes from the normal module path.
-export const { GeminiOmni } = require('../../nodes/GeminiOmni/GeminiOmni.node.ts') as typeof import('../../nodes/GeminiOmni/GeminiOmni.node');
-const { GeminiOmniApi } = require('../../credentials/GeminiOmniApi.credentials.ts') as typeof import('../../credentials/GeminiOmniApi.credentials');
 
 export const NODE_NAME = 'Gemini Omni';
 
@@ -104,8 +95,6 @@ export async function runOurNode(
 		connections: chain('Start', NODE_NAME),
 		credentials: [cred],
 		instanceBaseUrl: options.instanceBaseUrl,
-		nodeTypes: { [GEMINI_OMNI_TYPE]: new GeminiOmni() },
-		credentialTypes: [new GeminiOmniApi()],
 	});
 	const endedAt = Date.now();
 	const taskData = result.run.data.resultData.runData[NODE_NAME]?.[0];
