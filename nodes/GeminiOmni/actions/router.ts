@@ -58,6 +58,15 @@ function stoppingError(this: IExecuteFunctions, failure: ItemJobError & { alsoAc
 	});
 }
 
+/**
+ * A failure before any item ran (a malformed key, callback mode's checks): with Continue On Fail every
+ * item says so; otherwise the node stops (NodeOperationError hands back an error that already is one).
+ */
+function failEveryItem(this: IExecuteFunctions, error: Error, itemCount: number, continueOnFail: boolean): INodeExecutionData[][] {
+	if (!continueOnFail) throw new NodeOperationError(this.getNode(), error);
+	return [Array.from({ length: itemCount }, (_item, itemIndex) => errorItem(error, itemIndex))];
+}
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
@@ -92,8 +101,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
 			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
 		} catch (error) {
-			if (continueOnFail) return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
-			throw new NodeOperationError(this.getNode(), error as Error);
+			return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 		}
 		const [outcome] = result.outcomes;
 		if (!outcome.ok) {
@@ -107,10 +115,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	try {
 		result = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
 	} catch (error) {
-		// A failure before any item ran (a malformed key): with Continue On Fail, every item says so.
-		if (continueOnFail) return [items.map((_item, itemIndex) => errorItem(error as Error, itemIndex))];
-		// Hands back the same error when it already is a NodeOperationError.
-		throw new NodeOperationError(this.getNode(), error as Error);
+		return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 	}
 	const { outcomes, firstFailure } = result;
 	if (!continueOnFail && firstFailure !== undefined) {
