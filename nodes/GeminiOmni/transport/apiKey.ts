@@ -23,3 +23,13 @@ export function redactSecrets(text: string, secrets: Array<string | undefined> =
 	}
 	return redacted.replace(ANY_KEY_PATTERN, 'gomni_[redacted]');
 }
+
+/** What "Test connection" says, one text per outcome (shown in the credential dialog). */
+export const CREDENTIAL_TEST_MESSAGES = {
+	invalidKey: 'Invalid API key (HTTP 401): check the key on the /api-keys page of your account',
+	starterPlan: 'The REST API is not available on the Starter plan (HTTP 403): upgrade to Pro or Premium',
+	rateLimited: 'The key was accepted, but its rate limit is exhausted right now (HTTP 429): try again in a minute',
+	notTheApi:
+		'This does not look like the Gemini Omni API: the Base URL answered, but not as the API does. Check the Base URL (for example https://googlegeminiomni.com, with no extra path).',
+	serverError: 'Gemini Omni answered with a server error (HTTP 5xx): try again later, or check the Base URL',
+} as const;
