@@ -1,5 +1,6 @@
 import type {
 	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
 	ICredentialType,
 	IHttpRequestOptions,
 	INodeProperties,
@@ -11,6 +12,7 @@ import {
 	DEFAULT_BASE_URL,
 	isValidApiKey,
 } from '../nodes/GeminiOmni/transport/apiKey';
+import { credentialTestRequest } from '../nodes/GeminiOmni/transport/credentialTest';
 
 export class GeminiOmniApi implements ICredentialType {
 	name = 'geminiOmniApi';
@@ -80,5 +82,6 @@ export class GeminiOmniApi implements ICredentialType {
 		return requestOptions;
 	}
 
-	// Tested by the Gemini Omni node (testedBy: 'geminiOmniApiTest'): see transport/credentialTest.ts.
+	// A request for a job that cannot exist; see transport/credentialTest.ts for what counts as success.
+	test: ICredentialTestRequest = credentialTestRequest;
 }

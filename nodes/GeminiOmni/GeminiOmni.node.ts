@@ -10,13 +10,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { properties } from './actions';
 import { router } from './actions/router';
-import { testGeminiOmniCredential } from './transport/credentialTest';
-import { callbackWebhook } from './webhooks/callbackWait';
+import { callbackWebhook, callbackWebhooks } from './webhooks/callbackWait';
 
-// The webhook below is a resume webhook (restartWebhook): n8n registers and removes it per paused
-// execution at $execution.resumeUrl, and there is nothing to register with Gemini Omni, so the
-// trigger lifecycle (checkExists/create/delete) does not apply to this node.
-// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
 export class GeminiOmni implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Gemini Omni',
@@ -30,14 +25,10 @@ export class GeminiOmni implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'geminiOmniApi', required: true, testedBy: 'geminiOmniApiTest' }],
+		credentials: [{ name: 'geminiOmniApi', required: true}],
 		// Wait Mode "Callback": the job's signed callback resumes the paused execution.
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
+		webhooks: callbackWebhooks,
 		properties,
-	};
-
-	methods = {
-		credentialTest: { geminiOmniApiTest: testGeminiOmniCredential },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

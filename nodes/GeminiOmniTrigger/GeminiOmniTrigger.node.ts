@@ -11,7 +11,6 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { downloadJobOutput, downloadSettings } from '../GeminiOmni/helpers/binary';
 import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
-import { testGeminiOmniCredential } from '../GeminiOmni/transport/credentialTest';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
 import { rememberDelivery } from './deliveries';
 
@@ -37,7 +36,7 @@ export class GeminiOmniTrigger implements INodeType {
 		defaults: { name: 'Gemini Omni Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'geminiOmniApi', required: true, testedBy: 'geminiOmniApiTest' }],
+		credentials: [{ name: 'geminiOmniApi', required: true}],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'gemini-omni' }],
 		properties: [
 			{
@@ -83,11 +82,6 @@ export class GeminiOmniTrigger implements INodeType {
 				description: 'Larger outputs are not downloaded; the item still carries the outputUrl',
 			},
 		],
-	};
-
-	// n8n looks the credential test up on whichever node of the package it finds first: both carry it.
-	methods = {
-		credentialTest: { geminiOmniApiTest: testGeminiOmniCredential },
 	};
 
 	// The API has no webhook registration endpoint: a callback URL travels with each job. The lifecycle

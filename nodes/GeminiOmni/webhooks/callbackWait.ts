@@ -7,13 +7,29 @@
  * the node without running its code and passes its input item on: that item is prepared before the
  * pause to carry the job and a timeout message, so an accepted job is never lost.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	IWebhookDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { downloadJobOutput, downloadSettings } from '../helpers/binary';
 import type { Job } from '../helpers/job';
 import { CREDENTIAL_TYPE } from '../transport';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from './verifySignature';
+
+/**
+ * The resume webhook, declared as n8n's own send-and-wait nodes declare theirs: a restart webhook that
+ * n8n itself serves at $execution.resumeUrl for each paused execution. Nothing is registered with
+ * Gemini Omni (the URL travels with the job), so there is no create/delete lifecycle to implement.
+ */
+export const callbackWebhooks: IWebhookDescription[] = [
+	{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true },
+];
 
 /** Where the pending job is kept on the paused item (read back when the callback arrives). */
 export const PENDING_FIELD = 'geminiOmniPendingJob';
