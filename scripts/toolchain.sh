@@ -37,7 +37,13 @@ ensure_deps() {
   fi
 }
 
-ensure_n8n() { bash "$ROOT/scripts/install-n8n.sh" >&2; }
+# Everything the tests run against, installed once into .cache: n8n, n8n's verification scanner, and
+# Debian's Chromium for the browser test (never a browser downloaded by a test tool).
+ensure_n8n() {
+  bash "$ROOT/scripts/install-n8n.sh" >&2
+  bash "$ROOT/scripts/install-scanner.sh" >&2
+  bash "$ROOT/scripts/install-browser.sh" >&2
+}
 
 build() {
   rm -rf dist
@@ -52,12 +58,15 @@ case "$cmd" in
   setup)      ensure_n8n; build ;;
   build)      build ;;
   lint)       npx eslint . ;;
+  scan)       build; bash "$ROOT/scripts/install-scanner.sh" >&2; node scripts/scan.mjs ;;
   test)
     npx tsc -p tsconfig.json --noEmit
     npx eslint .
     build
     ensure_n8n
-    npx jest --selectProjects unit simulator engine e2e "$@"
+    # n8n's verification scan (source and packed tarball): zero findings or the run fails.
+    node scripts/scan.mjs
+    npx jest --selectProjects unit simulator engine e2e browser "$@"
     # The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
     npx tsx bench/run.ts --smoke
     ;;
@@ -67,5 +76,5 @@ case "$cmd" in
   demo)       build; ensure_n8n; npx tsx scripts/demo.ts "$@" ;;
   dev)        build; ensure_n8n; npx tsx scripts/dev.ts "$@" ;;
   bench)      build; npx tsx bench/run.ts "$@" ;;
-  *) echo "usage: toolchain.sh setup|build|lint|test|test:fast|test:e2e|simulator|demo|dev|bench" >&2; exit 2 ;;
+  *) echo "usage: toolchain.sh setup|build|lint|scan|test|test:fast|test:e2e|simulator|demo|dev|bench" >&2; exit 2 ;;
 esac

@@ -1,0 +1,38 @@
+// n8n's verification scan, offline: @n8n/scan-community-package's own analyzePackage, run the way its
+// CLI runs it on a published package (the attested source with SOURCE_FILE_PATTERNS, then the unpacked
+// tarball's .js and package.json), with inline eslint-disable comments ignored. The CLI's other checks
+// (npm provenance, fetching the source from GitHub) need the network and a published version.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const scannerDir = join(root, '.cache/scan-community-package-0.32.0/node_modules/@n8n/scan-community-package');
+const { analyzePackage, SOURCE_FILE_PATTERNS } = await import(pathToFileURL(join(scannerDir, 'scanner/scanner.mjs')).href);
+
+const work = mkdtempSync(join(tmpdir(), 'gemini-omni-scan-'));
+try {
+	execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+	const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
+	const unpacked = join(work, 'package');
+	execFileSync('tar', ['-xzf', join(work, tarball), '-C', work]);
+
+	let failed = false;
+	for (const [label, dir, patterns] of [
+		['source', root, SOURCE_FILE_PATTERNS],
+		[`tarball ${tarball}`, unpacked, ['**/*.js', 'package.json']],
+	]) {
+		const result = await analyzePackage(dir, patterns);
+		const findings = result.passed ? 0 : (result.details?.match(/^\s+\d+:\d+\s+error/gm) ?? ['?']).length;
+		console.log(`[scan] ${label}: ${findings} findings${result.passed ? '' : ` (${result.message})`}`);
+		if (!result.passed) {
+			failed = true;
+			if (result.details) console.log(result.details);
+		}
+	}
+	process.exitCode = failed ? 1 : 0;
+} finally {
+	rmSync(work, { recursive: true, force: true });
+}
