@@ -8,7 +8,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { properties } from './actions';
+import { operationSubtitle, properties } from './actions';
 import { router } from './actions/router';
 import { callbackWebhook, callbackWebhooks } from './webhooks/callbackWait';
 
@@ -19,7 +19,7 @@ export class GeminiOmni implements INodeType {
 		icon: { light: 'file:../../icons/geminiOmni.svg', dark: 'file:../../icons/geminiOmni.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		subtitle: operationSubtitle(),
 		description: 'Generate video, character video, speech and lip-sync with the Gemini Omni API',
 		defaults: { name: 'Gemini Omni' },
 		usableAsTool: true,

@@ -31,7 +31,7 @@ export class GeminiOmniTrigger implements INodeType {
 		icon: { light: 'file:../../icons/geminiOmni.svg', dark: 'file:../../icons/geminiOmni.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{ "On " + $parameter["events"].join(", ") }}',
+		subtitle: '={{ "On " + $parameter["events"].join(", ").replace("job.completed", "Job Completed").replace("job.failed", "Job Failed") }}',
 		description: 'Starts the workflow when a Gemini Omni job completes or fails (signed job callbacks)',
 		defaults: { name: 'Gemini Omni Trigger' },
 		inputs: [],
@@ -41,7 +41,7 @@ export class GeminiOmniTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Copy this trigger’s Production URL (above) into the <b>Callback URL</b> option of a Gemini Omni node, or into the callbackUrl of any job. The API has no endpoint to register it: it is sent with each job. The credential needs the Webhook Signing Secret.',
+					'Open <b>Webhook URLs</b> at the top of this panel and copy the <b>Production URL</b> into the <b>Callback URL</b> option of a Gemini Omni node (or the callbackUrl of any job): the URL travels with each job, there is nothing to register. While building, use the <b>Test URL</b> and click <b>Listen for test event</b>; publish the workflow for the Production URL to work. The credential needs the Webhook Signing Secret.',
 				name: 'notice',
 				type: 'notice',
 				default: '',
@@ -63,7 +63,7 @@ export class GeminiOmniTrigger implements INodeType {
 				name: 'downloadOutput',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to stream a completed job’s output file into a binary property of the item',
+				description: 'Whether to stream a completed job’s output file into a binary field of the item',
 			},
 			{
 				displayName: 'Put Output File in Field',
@@ -71,7 +71,7 @@ export class GeminiOmniTrigger implements INodeType {
 				type: 'string',
 				default: 'data',
 				displayOptions: { show: { downloadOutput: [true] } },
-				hint: 'The name of the output binary property to put the file in',
+				hint: 'The name of the output binary field to put the file in',
 			},
 			{
 				displayName: 'Max Output Size (MiB)',

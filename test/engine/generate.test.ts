@@ -102,6 +102,19 @@ describe('request bodies, exactly as the contract lists them', () => {
 	});
 });
 
+describe('values refused before any request', () => {
+	it.each([['abc'], ['8.5'], [7.5]])('a Duration of %p (e.g. from an expression) names the field and sends nothing', async (duration) => {
+		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'x', duration, ...noWait });
+		expect(error?.message).toBe(`Duration must be a whole number of seconds from 4 to 16, not "${duration}" [item 0]`);
+		expect(sim.log).toHaveLength(0);
+	});
+
+	it('a Duration given as a numeric string is sent as a number', async () => {
+		await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'x', duration: ' 12 ', ...noWait });
+		expect(submitted()[0].body).toMatchObject({ duration: 12 });
+	});
+});
+
 describe('server errors reach the user with the server’s text', () => {
 	it('400: an unsupported typed resolution', async () => {
 		const { error } = await runGeminiNode(sim, {

@@ -20,7 +20,7 @@ export function promptProperty(): INodeProperties {
 		typeOptions: { rows: 4 },
 		required: true,
 		default: '',
-		placeholder: 'A lone lighthouse on a rocky cliff, storm waves crashing below, cinematic wide shot',
+		placeholder: 'e.g. A lone lighthouse on a rocky cliff, storm waves crashing below, cinematic wide shot',
 		description: 'What the video should show: subject, action, setting, camera and style',
 	};
 }
@@ -32,20 +32,20 @@ export function videoSettingsProperties(): INodeProperties[] {
 			name: 'resolution',
 			type: 'options',
 			options: [
-				{ name: '720p', value: '720p', description: 'Cheapest (about 0.6× the 1080p credit cost)' },
-				{ name: '1080p', value: '1080p', description: 'The default; about 150 credits for 8 seconds' },
-				{ name: '4K', value: '4k', description: 'Largest files and highest cost (about 2.5× the 1080p credit cost)' },
+				{ name: '720p', value: '720p' },
+				{ name: '1080p', value: '1080p' },
+				{ name: '4K', value: '4k', description: 'Largest files (hundreds of MB for a clip)' },
 				{ name: 'Other (Type It Below)', value: OTHER, description: 'Send a value this list does not have yet' },
 			],
 			default: '1080p',
-			description: 'Output resolution. Higher resolutions cost more credits and take longer.',
+			description: 'Output resolution. The accepted job reports its credit cost (creditCost).',
 		},
 		{
 			displayName: 'Custom Resolution',
 			name: 'customResolution',
 			type: 'string',
 			default: '',
-			placeholder: '1440p',
+			placeholder: 'e.g. 1440p',
 			displayOptions: { show: { resolution: [OTHER] } },
 			description: 'Sent as is; the API answers with a clear error when it does not support it',
 		},
@@ -54,8 +54,8 @@ export function videoSettingsProperties(): INodeProperties[] {
 			name: 'duration',
 			type: 'number',
 			default: 8,
-			hint: 'Whole seconds from 4 to 16. Cost grows with duration.',
-			description: 'Length of the clip in seconds (4–16)',
+			typeOptions: { minValue: 4, maxValue: 16, numberPrecision: 0 },
+			description: 'Length of the clip in whole seconds, from 4 to 16',
 		},
 	];
 }
@@ -95,14 +95,13 @@ export function mediaInputProperties(
 			description: `URL of the ${types} file, for example the URL returned by File → Upload`,
 		},
 		{
-			displayName: `${label} Binary Property`,
+			displayName: 'Input Binary Field',
 			name: `${field}BinaryProperty`,
 			type: 'string',
 			required: true,
 			default: 'data',
 			displayOptions: { show: { [source]: ['binary'] } },
-			hint: `The input item's binary property holding the ${types} file`,
-			description: 'Name of the binary property, e.g. data',
+			hint: `The name of the input binary field containing the ${label.toLowerCase()} (${types})`,
 		},
 	];
 }
@@ -125,14 +124,12 @@ export function waitProperties(): INodeProperties[] {
 				{
 					name: 'Poll',
 					value: 'poll',
-					description:
-						'Check the job when its estimate says it is ready, then back off (about 2 requests per job). Works for batches.',
+					description: 'Check the job when its estimate says it is ready, then back off. Works for batches.',
 				},
 				{
 					name: 'Callback (No Polling)',
 					value: 'callback',
-					description:
-						'Pause the execution until the job’s signed callback resumes it: 1 request per job, no worker held. One item per run; needs the credential’s Webhook Signing Secret and a public N8N_WEBHOOK_URL.',
+					description: 'Pause until the job’s signed callback resumes the run. One item per run.',
 				},
 			],
 			default: 'poll',
@@ -140,12 +137,20 @@ export function waitProperties(): INodeProperties[] {
 			description: 'How to learn that the job has finished',
 		},
 		{
+			displayName:
+				'Callback needs: the Webhook Signing Secret in the credential (to verify the callback), and this n8n reachable from the internet with N8N_WEBHOOK_URL (or WEBHOOK_URL) set to its public URL. One item per run: for batches use Poll, or Loop Over Items.',
+			name: 'callbackNotice',
+			type: 'notice',
+			default: '',
+			displayOptions: { show: { waitForCompletion: [true], waitMode: ['callback'] } },
+		},
+		{
 			displayName: 'Download Output',
 			name: 'downloadOutput',
 			type: 'boolean',
 			default: true,
 			displayOptions: { show: { waitForCompletion: [true] } },
-			description: 'Whether to stream the finished file into a binary property of the output item',
+			description: 'Whether to stream the finished file into a binary field of the output item',
 		},
 		{
 			displayName: 'Put Output File in Field',
@@ -153,8 +158,8 @@ export function waitProperties(): INodeProperties[] {
 			type: 'string',
 			default: 'data',
 			displayOptions: { show: { waitForCompletion: [true], downloadOutput: [true] } },
-			hint: 'The name of the output binary property to put the file in',
-			description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
+			hint: 'The name of the output binary field to put the file in',
+			description: 'The file is named after the job ID, e.g. job_abc123.mp4 or job_abc123.mp3',
 		},
 	];
 }
@@ -181,8 +186,10 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				name: 'maxConcurrentJobs',
 				type: 'number',
 				default: 0,
+				typeOptions: { minValue: 0, numberPrecision: 0 },
+				hint: '0 means the plan’s limit (Pro 5, Premium 10)',
 				description:
-					'Run at most this many jobs of this node at once; 0 uses the plan’s limit (Pro 5, Premium 10). Without waiting, a job counts for its estimated run time.',
+					'Run at most this many jobs of this node at once. Without waiting, a job counts for its estimated run time.',
 			},
 			{
 				displayName: 'Max Output Size (MiB)',
@@ -232,9 +239,25 @@ export function readVideoSettings(this: IExecuteFunctions, itemIndex: number): I
 	const settings: IDataObject = {};
 	const resolution = choiceOrOther.call(this, 'resolution', 'customResolution', itemIndex);
 	if (resolution) settings.resolution = resolution;
-	const duration = this.getNodeParameter('duration', itemIndex, 8);
-	if (duration !== '' && duration !== null && duration !== undefined) settings.duration = Number(duration);
+	const duration = this.getNodeParameter('duration', itemIndex, 8) as unknown;
+	if (duration !== '' && duration !== null && duration !== undefined) settings.duration = readDuration.call(this, duration, itemIndex);
 	return settings;
+}
+
+/**
+ * Duration must be a whole number of seconds (an expression can give anything): refused here with a
+ * clear message rather than sent as null. The range (4–16) is the editor's limit; the server judges
+ * an expression's out-of-range value and its 400 message reaches the user.
+ */
+function readDuration(this: IExecuteFunctions, value: unknown, itemIndex: number): number {
+	const seconds = typeof value === 'number' ? value : Number(String(value).trim());
+	if (!Number.isInteger(seconds)) {
+		throw new NodeOperationError(this.getNode(), `Duration must be a whole number of seconds from 4 to 16, not "${String(value)}"`, {
+			itemIndex,
+			description: 'Set Duration (Seconds) to a number such as 8, or an expression that gives one. Nothing was submitted for this item.',
+		});
+	}
+	return seconds;
 }
 
 /** A URL field, or a binary to upload whose URL the scheduler puts in that field. */
@@ -249,7 +272,7 @@ export function readMediaInput(
 ): void {
 	const source = this.getNodeParameter(`${field}Source`, itemIndex, 'url') as string;
 	if (source === 'binary') {
-		const binaryPropertyName = requiredString.call(this, `${field}BinaryProperty`, `${label} Binary Property`, itemIndex);
+		const binaryPropertyName = requiredString.call(this, `${field}BinaryProperty`, `${label}: Input Binary Field`, itemIndex);
 		uploads.push({ field, binaryPropertyName, kind });
 	} else {
 		body[field] = requiredString.call(this, field, `${label} URL`, itemIndex);

@@ -30,3 +30,24 @@ export const properties: INodeProperties[] = [
 	...file.description,
 	...job.description,
 ];
+
+/**
+ * The canvas subtitle: the chosen operation's name ("Text to Video", "Get: Job"), not its internal value. Built
+ * from the operation lists above (operation values are unique across resources).
+ */
+export function operationSubtitle(): string {
+	const resourceNames = new Map<unknown, string>();
+	for (const option of properties[0].options ?? []) if ('value' in option) resourceNames.set(option.value, option.name);
+	const names: Record<string, string> = {};
+	for (const property of properties) {
+		if (property.name !== 'operation') continue;
+		const resource = resourceNames.get(property.displayOptions?.show?.resource?.[0]) ?? '';
+		for (const option of property.options ?? []) {
+			if (!('value' in option) || typeof option.value !== 'string') continue;
+			// "Text to Video" says it all; "Get" needs its resource: "Get: Job".
+			const saysResource = option.name.toLowerCase().includes(resource.toLowerCase());
+			names[option.value] = saysResource || resource === 'Audio' ? option.name : `${option.name}: ${resource}`;
+		}
+	}
+	return `={{ ${JSON.stringify(names)}[$parameter["operation"]] ?? $parameter["operation"] }}`;
+}

@@ -11,7 +11,7 @@ export const speechProperties: INodeProperties[] = [
 		typeOptions: { rows: 5 },
 		required: true,
 		default: '',
-		placeholder: 'Welcome to your daily briefing. Here are the top three priorities for today.',
+		placeholder: 'e.g. Welcome to your daily briefing. Here are the top three priorities for today.',
 		description: 'The words to speak. Cost grows with its length.',
 	},
 	{
@@ -44,7 +44,7 @@ export const speechProperties: INodeProperties[] = [
 		name: 'customLanguage',
 		type: 'string',
 		default: '',
-		placeholder: 'sv-SE',
+		placeholder: 'e.g. sv-SE',
 		displayOptions: { show: { language: [OTHER] } },
 		description: 'Any BCP-47 language tag; the API answers with a clear error when it does not support it',
 	},

@@ -12,7 +12,7 @@ import {
 } from '../common';
 
 const properties: INodeProperties[] = [
-	{ ...promptProperty(), placeholder: 'The character presenting to camera in a modern boardroom, confident and professional' },
+	{ ...promptProperty(), placeholder: 'e.g. The character presenting to camera in a modern boardroom, confident and professional' },
 	...mediaInputProperties('referenceUrl', 'Reference Photo', 'image', 'A photo of the character’s face; a binary is uploaded first'),
 	...videoSettingsProperties(),
 	...waitProperties(),

@@ -16,7 +16,7 @@ export const description: INodeProperties[] = [
 				name: 'Upload',
 				value: 'upload',
 				action: 'Upload a file',
-				description: 'Upload an image or MP4 clip from a binary property; returns the URL to use in a job',
+				description: 'Upload an image or MP4 clip from an input binary field; returns the URL to use in a job',
 			},
 		],
 		default: 'upload',

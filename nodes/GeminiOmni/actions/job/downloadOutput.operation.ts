@@ -12,7 +12,7 @@ const properties: INodeProperties[] = [
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
-		hint: 'The name of the output binary property to put the file in',
+		hint: 'The name of the output binary field to put the file in',
 		description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
 	},
 	optionsSubset(['maxOutputSizeMb']),

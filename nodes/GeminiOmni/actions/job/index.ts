@@ -18,7 +18,7 @@ export const description: INodeProperties[] = [
 				name: 'Download Output',
 				value: 'downloadOutput',
 				action: 'Download the output of a job',
-				description: 'Stream a done job’s output file into a binary property',
+				description: 'Stream a done job’s output file into a binary field',
 			},
 			{
 				name: 'Get',

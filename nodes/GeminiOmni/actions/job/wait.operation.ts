@@ -7,8 +7,9 @@ import { jobIdProperty, readJobId } from './get.operation';
 
 const properties: INodeProperties[] = [
 	jobIdProperty,
-	// Waiting is what this operation does: only the download settings are offered.
-	...waitProperties().filter((property) => property.name !== 'waitForCompletion').map((property) => ({
+	// Waiting (by polling: a job submitted elsewhere has no callback to this run) is what this operation
+	// does: only the download settings are offered.
+	...waitProperties().filter((property) => ['downloadOutput', 'binaryPropertyName'].includes(property.name)).map((property) => ({
 		...property,
 		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] } } : undefined,
 	})),
