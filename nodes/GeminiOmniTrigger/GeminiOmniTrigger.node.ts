@@ -122,7 +122,8 @@ export class GeminiOmniTrigger implements INodeType {
 		}
 		const event = parseJobEvent(rawBody!);
 		if (!event) {
-			response.status(400).json({ error: 'Not a Gemini Omni job event' });
+			// Signed, so it came from the platform: a non-2xx answer would only make it retry three times.
+			response.status(200).json({ received: true, ignored: 'not a Gemini Omni job event' });
 			return { noWebhookResponse: true };
 		}
 		const events = this.getNodeParameter('events', ['job.completed', 'job.failed']) as string[];

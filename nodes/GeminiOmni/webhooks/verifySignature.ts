@@ -33,11 +33,20 @@ type RequestWithRawBody = ReturnType<IWebhookFunctions['getRequestObject']> & {
 	readRawBody?: () => Promise<void>;
 };
 
-/** The exact bytes of the request body, reading them when n8n has not yet. */
+/**
+ * The exact bytes of the request body, reading them when n8n has not yet. Undefined when they cannot be
+ * had: n8n parses multipart bodies itself and then cannot give the bytes back (readRawBody throws).
+ * Such a request is unverifiable, so it gets the 401 of a bad signature instead of an error that
+ * would record a failed execution (trigger) or end a waiting one (resume URL).
+ */
 export async function readRawBody(this: IWebhookFunctions): Promise<Buffer | undefined> {
-	const request = this.getRequestObject() as RequestWithRawBody;
-	if (!request.rawBody && typeof request.readRawBody === 'function') await request.readRawBody();
-	return request.rawBody;
+	try {
+		const request = this.getRequestObject() as RequestWithRawBody;
+		if (!request.rawBody && typeof request.readRawBody === 'function') await request.readRawBody();
+		return Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 export interface JobEvent extends IDataObject {
