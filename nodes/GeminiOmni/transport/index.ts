@@ -12,9 +12,9 @@ import type {
 	IWebhookFunctions,
 	IHookFunctions,
 	IN8nHttpFullResponse,
+	JsonObject,
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import type { JsonObject } from 'n8n-workflow';
 
 import { API_KEY_FORMAT_MESSAGE, DEFAULT_BASE_URL, isValidApiKey, redactSecrets } from './apiKey';
 import { toNodeApiError, serverErrorText } from './errors';
