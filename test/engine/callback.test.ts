@@ -40,6 +40,12 @@ describe('Wait Mode "Callback"', () => {
 		expect(sim.log).toHaveLength(0);
 	});
 
+	it('refuses a Callback URL set in Options instead of silently replacing it, before submitting', async () => {
+		const { error } = await runGeminiNode(sim, { ...callbackParameters, options: { callbackUrl: 'https://n8n.example.com/webhook/mine' } });
+		expect(error?.message).toMatch(/Options → Callback URL is also set. Nothing was submitted/);
+		expect(sim.log).toHaveLength(0);
+	});
+
 	it('refuses to run without a webhook signing secret', async () => {
 		const { error } = await runGeminiNode(sim, callbackParameters, { credential: geminiCredential(sim, { webhookSecret: '' }) });
 		expect(error?.message).toMatch(/needs the Webhook Signing Secret/);

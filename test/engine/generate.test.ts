@@ -137,7 +137,9 @@ describe('server errors reach the user with the server’s text', () => {
 			{ resource: 'video', operation: 'textToVideo', prompt: 'x', ...noWait },
 			{ credential: { type: 'geminiOmniApi', id: 'broke', data: { apiKey: sim.keys.noCredits, baseUrl: sim.url, plan: 'pro' } } },
 		);
-		expect(error?.message).toContain(`Insufficient credits: ${submitted()[0].error}`);
+		// The server's text already says "Insufficient credits": said once.
+		expect(submitted()[0].error).toMatch(/^Insufficient credits/);
+		expect(error?.message).toBe(`${submitted()[0].error} [item 0]`);
 		expect((error as { description?: string }).description).toMatch(/Top up credits or upgrade the plan/);
 		expect(submitted()).toHaveLength(1);
 	});
@@ -172,6 +174,20 @@ describe('binary inputs', () => {
 		);
 		expect(logOf(sim, { kind: 'upload' })[0].upload?.sha256).toBe(sha256(clip));
 		expect((submitted()[0].body as Record<string, string>).videoUrl).toMatch(/\/r2\/uploads\//);
+	});
+
+	it('names the item once when the input binary field is missing', async () => {
+		const { error } = await runGeminiNode(sim, {
+			resource: 'video',
+			operation: 'imageToVideo',
+			prompt: 'x',
+			imageUrlSource: 'binary',
+			imageUrlBinaryProperty: 'photo',
+			...noWait,
+		});
+		expect(error?.message).toMatch(/photo/);
+		expect(error?.message.match(/\[item 0\]/g)).toHaveLength(1);
+		expect(sim.log).toHaveLength(0);
 	});
 
 	it('refuses a wrong file type before sending anything', async () => {

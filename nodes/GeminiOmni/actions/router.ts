@@ -41,7 +41,10 @@ export function errorItem(error: Error, itemIndex: number, context: IDataObject 
 /** The error that stops the node: names the item, and the accepted job so it is not lost. */
 function stoppingError(this: IExecuteFunctions, failure: ItemJobError & { alsoAccepted?: string[] }, itemIndex: number): Error {
 	const jobId = failure.context.jobId as string | undefined;
-	const suffix = ` [item ${itemIndex}${jobId && !failure.message.includes(String(jobId)) ? `, job ${jobId}` : ''}]`;
+	// n8n's own errors (a missing binary field) may already name the item: say it once.
+	const namesItem = (failure.cause?.message ?? '').includes(`[item ${itemIndex}]`);
+	const jobNote = jobId && !failure.message.includes(String(jobId)) ? `job ${jobId}` : '';
+	const suffix = namesItem ? (jobNote ? ` [${jobNote}]` : '') : ` [item ${itemIndex}${jobNote ? `, ${jobNote}` : ''}]`;
 	const others = failure.alsoAccepted?.length
 		? ` Other accepted jobs that were still running (not cancelled; use Job → Wait): ${failure.alsoAccepted.join(', ')}.`
 		: '';
@@ -98,6 +101,14 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		try {
 			const credentials = await getApiCredentials.call(this, 0);
 			const callbackUrl = await callbackUrlForThisExecution.call(this, items.length, credentials.baseUrl, credentials.webhookSecret);
+			if (callback.body?.callbackUrl) {
+				// The resume URL is the callback: a URL set in Options would be silently replaced.
+				throw new NodeOperationError(
+					this.getNode(),
+					'Wait Mode "Callback" sets the job’s callback URL itself, but Options → Callback URL is also set. Nothing was submitted.',
+					{ description: 'Remove Options → Callback URL, or use Wait Mode "Poll" to send the job’s events to that URL (e.g. a Gemini Omni Trigger).' },
+				);
+			}
 			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
 			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
 		} catch (error) {

@@ -43,6 +43,29 @@ export interface ApiFailure {
 	/** Its code (ECONNRESET, ...). Kept out of the message: n8n replaces a message that contains a known
 	 * code with its own generic text, which would hide what we tried and why. */
 	networkCode?: string;
+	/** A submit that may have reached the server (gateway error, dropped connection): not resent. */
+	mayHaveCreatedJob?: boolean;
+}
+
+/** What a 404 means depends on the endpoint: only a job lookup can be "job not found". */
+function notFoundFor(path: string): { title: string; action: string } {
+	if (path.startsWith('/api/v1/jobs/')) return ACTION_BY_STATUS[404];
+	return {
+		title: 'Gemini Omni API not found at this Base URL',
+		action:
+			'The server answered 404 for an endpoint the API always has: check the Base URL in the credential (https://googlegeminiomni.com, with no extra path).',
+	};
+}
+
+const MAY_HAVE_CREATED_JOB =
+	'The request may have reached Gemini Omni and created a job, so it was not sent again (a second submission could start and bill a second job). Before running this item again, check your Gemini Omni account for a new job.';
+
+/** "Invalid API key" + "Invalid API key" → once; a server text that already says what the title says wins. */
+function headline(title: string, detail: string | undefined): string {
+	if (!detail) return title;
+	const cleanDetail = detail.trim().replace(/[.\s]+$/, '');
+	if (cleanDetail.toLowerCase().startsWith(title.toLowerCase())) return cleanDetail;
+	return `${title}: ${cleanDetail}`;
 }
 
 const NETWORK_CODE = /\b(E[A-Z]{3,}|ETIMEDOUT)\b/g;
@@ -65,12 +88,16 @@ export function toNodeApiError(
 	itemIndex?: number,
 ): NodeApiError {
 	const { status } = failure;
-	const known = status ? ACTION_BY_STATUS[status] : undefined;
+	const known = status === 404 ? notFoundFor(failure.path) : status ? ACTION_BY_STATUS[status] : undefined;
 	const title = known?.title ?? (status ? `Gemini Omni answered HTTP ${status}` : 'Could not reach Gemini Omni');
-	const detail = failure.serverMessage ?? failure.networkError?.replace(NETWORK_CODE, '').replace(/\s+/g, ' ').trim();
-	const message = redactSecrets(detail ? `${title}: ${detail}` : title, secrets);
+	let detail = failure.serverMessage ?? failure.networkError?.replace(NETWORK_CODE, '').replace(/\s+/g, ' ').trim();
+	// n8n's text for a dropped connection says "You can retry the request immediately": not for a submit.
+	if (failure.mayHaveCreatedJob && detail) detail = detail.replace(/[^.]*\bretry\b[^.]*\.?/gi, '').trim() || undefined;
+	const message = redactSecrets(headline(title, detail), secrets);
 	const tried = failure.attempts > 1 ? ` Tried ${failure.retrySummary ?? `${failure.attempts} times`}.` : '';
-	const action = known?.action ?? (status ? 'Try again later.' : 'Check the Base URL in the credential and the network.');
+	const action = failure.mayHaveCreatedJob
+		? MAY_HAVE_CREATED_JOB
+		: (known?.action ?? (status ? 'Try again later.' : 'Check the Base URL in the credential and the network.'));
 	const code = failure.networkCode ? ` Network error code: ${failure.networkCode}.` : '';
 	const description = redactSecrets(`${action} (${failure.method} ${failure.path})${tried}${code}`, secrets);
 	// Only our own clean fields go in: the raw HTTP error would carry the request headers, key included.

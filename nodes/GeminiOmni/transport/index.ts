@@ -256,11 +256,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 			if (!isRetryableStatus(status)) throw fail({ status, serverMessage, attempts: attempt });
 			if (options.idempotent === false && (status === 502 || status === 504)) {
 				// A gateway error after the request reached the gateway: the job may exist upstream.
-				throw fail({
-					status,
-					serverMessage: `${serverMessage ?? 'gateway error'}. Not retried: the request may have reached Gemini Omni, and sending it again could start a second job`,
-					attempts: attempt,
-				});
+				throw fail({ status, serverMessage, attempts: attempt, mayHaveCreatedJob: true });
 			}
 			if (status === 429 ? Date.now() >= patienceUntil : ++otherFailures >= maxAttempts) {
 				throw fail({ status, serverMessage, attempts: attempt });
@@ -274,11 +270,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		} else {
 			const provablyNotSent = NOT_SENT_CODES.some((code) => code === networkCode || networkError?.includes(code));
 			if (options.idempotent === false && !provablyNotSent) {
-				throw fail({
-					networkError: `${networkError}. Not retried: the request may have reached Gemini Omni, and sending it again could start a second job`,
-					networkCode,
-					attempts: attempt,
-				});
+				throw fail({ networkError, networkCode, attempts: attempt, mayHaveCreatedJob: true });
 			}
 			if (++otherFailures >= maxAttempts) throw fail({ networkError, networkCode, attempts: attempt });
 			delayMs = backoffDelay(
