@@ -1,4 +1,4 @@
-/** Four layers, one runner. `npm test` runs them all; `npm run test:fast` skips e2e. */
+/** Five layers, one runner. `npm test` runs them all; `npm run test:fast` skips e2e and browser. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 const base = {
 	testEnvironment: 'node',
@@ -14,5 +14,7 @@ module.exports = {
 		{ ...base, displayName: 'simulator', testMatch: ['<rootDir>/test/simulator/**/*.test.ts'] },
 		{ ...base, displayName: 'engine', testMatch: ['<rootDir>/test/engine/**/*.test.ts'] },
 		{ ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+		// The real n8n editor in headless Chromium (playwright-core + Debian's /usr/bin/chromium).
+		{ ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
 	],
 };
