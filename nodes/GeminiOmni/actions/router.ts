@@ -11,7 +11,8 @@ import { getApiCredentials } from '../transport';
 import { redactSecrets } from '../transport/apiKey';
 import { callbackUrlForThisExecution, pauseForCallback } from '../webhooks/callbackWait';
 import { runJobBatch } from '../scheduler';
-import type { ItemJobError, JobRequest } from '../scheduler';
+import { formatAcceptedJobs } from '../scheduler';
+import type { AcceptedJob, ItemJobError, JobRequest } from '../scheduler';
 import type { Job } from '../helpers/job';
 import * as resources from './index';
 
@@ -38,26 +39,30 @@ export function errorItem(error: Error, itemIndex: number, context: IDataObject 
 	return { json: { ...json, ...context }, pairedItem: { item: itemIndex } };
 }
 
-/** The error that stops the node: names the item, and the accepted job so it is not lost. */
-function stoppingError(this: IExecuteFunctions, failure: ItemJobError & { alsoAccepted?: string[] }, itemIndex: number): Error {
+/**
+ * The error that stops the node: names the item, its job, and every job the batch got accepted with
+ * where it stood (n8n discards the node's output when it throws, so this is where they remain).
+ */
+function stoppingError(this: IExecuteFunctions, failure: ItemJobError, itemIndex: number, acceptedJobs: AcceptedJob[] = []): Error {
 	const jobId = failure.context.jobId as string | undefined;
 	// n8n's own errors (a missing binary field) may already name the item: say it once.
 	const namesItem = (failure.cause?.message ?? '').includes(`[item ${itemIndex}]`);
 	const jobNote = jobId && !failure.message.includes(String(jobId)) ? `job ${jobId}` : '';
 	const suffix = namesItem ? (jobNote ? ` [${jobNote}]` : '') : ` [item ${itemIndex}${jobNote ? `, ${jobNote}` : ''}]`;
-	const others = failure.alsoAccepted?.length
-		? ` Other accepted jobs that were still running (not cancelled; use Job → Wait): ${failure.alsoAccepted.join(', ')}.`
+	const others = acceptedJobs.filter((job) => job.itemIndex !== itemIndex);
+	const othersText = others.length
+		? ` Other jobs of this batch, none cancelled (collect them with Job → Download Output when done, Job → Wait when still running; do not re-run the batch, it would submit and bill them again): ${formatAcceptedJobs(others)}.`
 		: '';
 	const cause = failure.cause;
 	if (cause instanceof NodeApiError || cause instanceof NodeOperationError) {
 		cause.message = redactSecrets(cause.message) + suffix;
 		if (cause.context.itemIndex === undefined) cause.context.itemIndex = itemIndex;
-		if (others) cause.description = `${cause.description ?? ''}${others}`.trim();
+		if (othersText) cause.description = `${cause.description ?? ''}${othersText}`.trim();
 		return cause;
 	}
 	return new NodeOperationError(this.getNode(), redactSecrets(cause.message) + suffix, {
 		itemIndex,
-		description: others.trim() || undefined,
+		description: othersText.trim() || undefined,
 	});
 }
 
@@ -128,10 +133,10 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	} catch (error) {
 		return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 	}
-	const { outcomes, firstFailure } = result;
+	const { outcomes, firstFailure, acceptedJobs } = result;
 	if (!continueOnFail && firstFailure !== undefined) {
 		// The failure that stopped the batch, not an item it cancelled; it lists the other accepted jobs.
-		throw stoppingError.call(this, (outcomes[firstFailure] as { ok: false; error: ItemJobError }).error, firstFailure);
+		throw stoppingError.call(this, (outcomes[firstFailure] as { ok: false; error: ItemJobError }).error, firstFailure, acceptedJobs);
 	}
 
 	const output: INodeExecutionData[] = [];
@@ -139,7 +144,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		const outcome = outcomes[itemIndex];
 		if (outcome.ok) output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
 		else if (continueOnFail) output.push(errorItem(outcome.error.cause, itemIndex, outcome.error.context));
-		else throw stoppingError.call(this, outcome.error, itemIndex);
+		else throw stoppingError.call(this, outcome.error, itemIndex, acceptedJobs);
 	}
 	return [output];
 }

@@ -142,11 +142,12 @@ export async function downloadJobOutput(
 	job: Job,
 	itemIndex: number,
 	settings: DownloadSettings,
+	signal?: AbortSignal,
 ): Promise<IBinaryData> {
 	if (!job.outputUrl) {
 		throw new NodeOperationError(this.getNode(), `Job ${job.jobId} has no outputUrl (status "${job.status}")`, { itemIndex });
 	}
-	const download = await openDownload.call(this, job.outputUrl, { itemIndex, jobId: job.jobId });
+	const download = await openDownload.call(this, job.outputUrl, { itemIndex, jobId: job.jobId, signal });
 	if (download.contentLength !== undefined && download.contentLength > settings.maxBytes) {
 		download.stream.destroy?.();
 		throw new NodeOperationError(

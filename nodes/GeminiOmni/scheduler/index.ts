@@ -71,10 +71,21 @@ export interface BatchOptions {
 	stopOnFirstError: boolean;
 }
 
+/** A job this batch got accepted, and where it stood when the batch ended. */
+export interface AcceptedJob {
+	itemIndex: number;
+	jobId: string;
+	/** done (and downloaded when asked), failed, or the last status seen (accepted / generating). */
+	status: string;
+	outputUrl?: string;
+}
+
 export interface BatchResult {
 	outcomes: ItemOutcome[];
 	/** The item whose failure stopped the batch (Continue On Fail off); later failures are that stop. */
 	firstFailure?: number;
+	/** Every job accepted in this batch, in item order: what a stopped batch must not lose. */
+	acceptedJobs: AcceptedJob[];
 }
 
 export async function runJobBatch(
@@ -97,26 +108,25 @@ export async function runJobBatch(
 
 	const requestOptions: SharedRequestOptions = {
 		credentials,
+		signal,
 		beforeAttempt: async () => await shared.budget.acquire(signal),
 		onRateLimited: (retryAfterMs, serverMessage) => {
 			if (retryAfterMs) shared.budget.pauseFor(retryAfterMs);
-			// Another workflow or machine is using job slots: start nothing new until the server says a
-			// slot frees (its Retry-After), then go back to the plan's limit; a new 429 holds back again.
-			// Set, not decremented, so repeated 429s do not compound.
-			if (/concurrent/i.test(serverMessage ?? '')) {
-				shared.gate.setLimit(Math.min(shared.gate.limit, shared.gate.active));
-				void sleep(retryAfterMs ?? 5_000).then(() => shared.gate.setLimit(planConcurrent));
-			}
+			// Another workflow or machine holds a job slot of this key: hold one back until its Retry-After.
+			if (/concurrent/i.test(serverMessage ?? '')) shared.holdBack.holdOneSlot(retryAfterMs ?? 5_000);
 		},
 	};
 
 	const poller = new JobPoller(
-		async (jobId) =>
+		async (jobId, deadline) =>
 			normalizeJob(
 				await apiRequest.call(this, {
 					...requestOptions,
 					method: 'GET',
 					path: `/api/v1/jobs/${encodeURIComponent(jobId)}`,
+					// A 429 may delay a check only as long as the item still waits (and a little past the
+					// deadline, for the last check that lands on it).
+					rateLimitPatienceMs: Math.max(5_000, deadline - Date.now()),
 				}),
 			),
 		signal,
@@ -159,13 +169,15 @@ export async function runJobBatch(
 				);
 			} else {
 				const body = { ...(request.body ?? {}) };
+				// Every submit takes a job slot, waiting or not: the server counts the job until it is done,
+				// and a submit past the plan's limit would only earn a 429. The item's files are uploaded
+				// inside its slot, just before its submit, so a batch's first job does not wait for every
+				// upload of the batch.
+				await takeSlot(itemIndex);
 				for (const upload of request.uploads ?? []) {
 					const file = await uploadBinary.call(this, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
 					body[upload.field] = file.url;
 				}
-				// Every submit takes a job slot, waiting or not: the server counts the job until it is done,
-				// and a submit past the plan's limit would only earn a 429.
-				await takeSlot(itemIndex);
 				const accepted = await apiRequest.call(this, {
 					...requestOptions,
 					method: 'POST',
@@ -217,7 +229,7 @@ export async function runJobBatch(
 						{ itemIndex },
 					);
 				}
-				const binary = await downloadJobOutput.call(this, job, itemIndex, request.download);
+				const binary = await downloadJobOutput.call(this, job, itemIndex, request.download, signal);
 				result.binary = { [request.download.binaryPropertyName]: binary };
 			}
 			return { ok: true, result };
@@ -245,13 +257,30 @@ export async function runJobBatch(
 		}),
 	);
 	executionSignal?.removeEventListener('abort', onExecutionCancel);
-	if (options.stopOnFirstError && firstFailure !== undefined) {
-		const failed = outcomes[firstFailure] as { ok: false; error: ItemJobError };
-		const stillRunning = outcomes
-			.map((outcome, index) => ({ outcome, index }))
-			.filter(({ outcome, index }) => index !== firstFailure && !outcome.ok && outcome.error.context.jobId)
-			.map(({ outcome, index }) => `${(outcome as { error: ItemJobError }).error.context.jobId} (item ${index})`);
-		(failed.error as ItemJobError & { alsoAccepted?: string[] }).alsoAccepted = stillRunning;
+	const acceptedJobs = outcomes.flatMap((outcome, itemIndex): AcceptedJob[] => {
+		const request = requests[itemIndex];
+		// Only jobs this batch submitted: Job → Get/Wait name jobs created elsewhere.
+		return request instanceof Error || !request.body ? [] : acceptedJobOf(outcome, itemIndex);
+	});
+	if (executionSignal?.aborted && acceptedJobs.length) {
+		// On the user's Stop n8n keeps none of this node's output: the log is where the jobs remain.
+		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs)}`);
 	}
-	return { outcomes, firstFailure };
+	return { outcomes, firstFailure, acceptedJobs };
+}
+
+function acceptedJobOf(outcome: ItemOutcome, itemIndex: number): AcceptedJob[] {
+	const json = outcome.ok ? outcome.result.json : outcome.error.context;
+	const jobId = json.jobId;
+	if (typeof jobId !== 'string') return [];
+	const accepted: AcceptedJob = { itemIndex, jobId, status: String(json.status ?? 'accepted') };
+	if (typeof json.outputUrl === 'string') accepted.outputUrl = json.outputUrl;
+	return [accepted];
+}
+
+/** "job_a (item 0): done, outputUrl https://…; job_b (item 1): generating" */
+export function formatAcceptedJobs(jobs: AcceptedJob[]): string {
+	return jobs
+		.map((job) => `${job.jobId} (item ${job.itemIndex}): ${job.status}${job.outputUrl ? `, outputUrl ${job.outputUrl}` : ''}`)
+		.join('; ');
 }

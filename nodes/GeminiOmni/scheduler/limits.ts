@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Plan } from '../transport';
-import { sleepUnlessCancelled } from '../transport/sleep';
+import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
 
 export interface PlanLimits {
 	perMinute: number;
@@ -65,6 +65,8 @@ export class RequestBudget {
 
 	private async waitForRoom(signal?: AbortSignal): Promise<BudgetSlot> {
 		for (;;) {
+			// A stopped caller gets no slot: it would only send a request nobody wants.
+			if (signal?.aborted) throw new ExecutionCancelledError();
 			const now = Date.now();
 			const minuteMs = MINUTE_MS * windowScale;
 			const hourMs = HOUR_MS * windowScale;
@@ -138,9 +140,46 @@ export class JobGate {
 	}
 }
 
+/**
+ * After a concurrent-limit 429 (another workflow or machine holds a job slot of this key), one slot is
+ * held back until the server's Retry-After has passed. Several 429s share one hold: the latest
+ * deadline wins, and the hold never grows past one slot.
+ */
+export class ConcurrencyHoldBack {
+	private until = 0;
+	private timerRunning = false;
+
+	constructor(
+		private readonly gate: JobGate,
+		private readonly planLimit: () => number,
+	) {}
+
+	get holding(): boolean {
+		return this.until > Date.now();
+	}
+
+	holdOneSlot(forMs: number): void {
+		this.until = Math.max(this.until, Date.now() + forMs);
+		this.gate.setLimit(Math.max(1, this.planLimit() - 1));
+		if (!this.timerRunning) void this.releaseWhenDue();
+	}
+
+	private async releaseWhenDue(): Promise<void> {
+		this.timerRunning = true;
+		try {
+			// One timer at a time: it sleeps again when a later 429 moved the deadline.
+			while (Date.now() < this.until) await sleepUnlessCancelled(this.until - Date.now());
+			this.gate.setLimit(this.planLimit());
+		} finally {
+			this.timerRunning = false;
+		}
+	}
+}
+
 interface KeyLimits {
 	budget: RequestBudget;
 	gate: JobGate;
+	holdBack: ConcurrencyHoldBack;
 }
 
 const byKey = new Map<string, KeyLimits>();
@@ -151,7 +190,9 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	const limits = PLAN_LIMITS[plan];
 	let entry = byKey.get(id);
 	if (!entry) {
-		entry = { budget: new RequestBudget(limits), gate: new JobGate(limits.concurrent) };
+		const budget = new RequestBudget(limits);
+		const gate = new JobGate(limits.concurrent);
+		entry = { budget, gate, holdBack: new ConcurrencyHoldBack(gate, () => budget.limits.concurrent) };
 		byKey.set(id, entry);
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.

@@ -67,7 +67,8 @@ export class JobPoller {
 	private running = false;
 
 	constructor(
-		private readonly fetchJob: (jobId: string) => Promise<Job>,
+		/** Fetches the job; `deadline` is when its waiter gives up, so a Retry-After past it fails at once. */
+		private readonly fetchJob: (jobId: string, deadline: number) => Promise<Job>,
 		private readonly signal?: AbortSignal,
 		private readonly schedule = DEFAULT_POLL_SCHEDULE,
 	) {}
@@ -139,7 +140,7 @@ export class JobPoller {
 	private async check(waiter: Waiter): Promise<void> {
 		let job: Job;
 		try {
-			job = await this.fetchJob(waiter.jobId);
+			job = await this.fetchJob(waiter.jobId, waiter.deadline);
 		} catch (error) {
 			this.waiters.delete(waiter);
 			waiter.reject(error as Error);

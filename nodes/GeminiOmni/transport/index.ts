@@ -63,6 +63,11 @@ export interface ApiRequestOptions {
 	onRateLimited?: (retryAfterMs: number | undefined, serverMessage: string | undefined) => void;
 	credentials?: GeminiOmniCredentials;
 	/**
+	 * Ends waits and aborts the request in flight: the batch's stop (its first error, or the execution's
+	 * cancel). Default: the execution's cancel signal.
+	 */
+	signal?: AbortSignal;
+	/**
 	 * False for requests that create something (POST /generate). A network failure after the request
 	 * may have reached the server (timeout, reset) is then not retried: a second submission could start
 	 * and bill a second job. HTTP answers (429, 5xx) and refused connections are still retried.
@@ -78,6 +83,11 @@ const DEFAULT_RATE_LIMIT_PATIENCE_MS = 60 * 60_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRY_BASE_MS = 1_000;
 const DEFAULT_RETRY_CAP_MS = 30_000;
+/**
+ * The longest Retry-After honoured. One odd header (86400, or a far date from a proxy) must not put an
+ * item, or every workflow sharing the key, to sleep for a day: longer asks fail the item, saying so.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 /** Reads the credential and refuses a malformed key before anything is sent. */
 export async function getApiCredentials(this: ApiContext, itemIndex?: number): Promise<GeminiOmniCredentials> {
@@ -100,6 +110,11 @@ export function getCancelSignal(ctx: ApiContext): AbortSignal | undefined {
 function describeNetworkError(error: unknown): { text: string; code?: string } {
 	const e = error as { code?: string; cause?: { code?: string }; message?: string };
 	return { text: e?.message ?? String(error), code: e?.code ?? e?.cause?.code };
+}
+
+/** The batch was stopped (its first error, or the user's Stop): what was not sent stays unsent. */
+function stoppedError(ctx: ApiContext, itemIndex?: number): NodeOperationError {
+	return new NodeOperationError(ctx.getNode(), 'Stopped before this request finished: the execution or its batch was stopped', { itemIndex });
 }
 
 /** JSON answers may arrive as text or bytes when the request itself was not JSON. */
@@ -127,9 +142,9 @@ export interface DownloadedFile {
 export async function openDownload(
 	this: ApiContext,
 	url: string,
-	options: { itemIndex?: number; maxAttempts?: number; timeoutMs?: number; jobId?: string } = {},
+	options: { itemIndex?: number; maxAttempts?: number; timeoutMs?: number; jobId?: string; signal?: AbortSignal } = {},
 ): Promise<DownloadedFile> {
-	const signal = getCancelSignal(this);
+	const signal = options.signal ?? getCancelSignal(this);
 	const maxAttempts = options.maxAttempts ?? 3;
 	const safePath = url.split('?')[0];
 	for (let attempt = 1; ; attempt++) {
@@ -144,8 +159,11 @@ export async function openDownload(
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 				timeout: options.timeoutMs ?? 10 * 60_000,
+				// Aborting also ends the body stream of a download already running.
+				...(signal ? { abortSignal: signal } : {}),
 			})) as IN8nHttpFullResponse;
 		} catch (error) {
+			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
 			networkError = describeNetworkError(error).text;
 		}
 		if (response && response.statusCode >= 200 && response.statusCode < 300) {
@@ -182,7 +200,7 @@ export async function openDownload(
 export async function apiRequest(this: ApiContext, options: ApiRequestOptions): Promise<IDataObject> {
 	const credentials = options.credentials ?? (await getApiCredentials.call(this, options.itemIndex));
 	const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-	const signal = getCancelSignal(this);
+	const signal = options.signal ?? getCancelSignal(this);
 	const secrets = [credentials.apiKey, credentials.webhookSecret];
 	const startedAt = Date.now();
 	let retryAfterHonoured = 0;
@@ -210,8 +228,11 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
 		let networkCode: string | undefined;
+		// A stopped batch sends nothing more: checked before and after waiting for the request budget.
+		if (signal?.aborted) throw stoppedError(this, options.itemIndex);
 		const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
 		try {
+			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
 			const request: IHttpRequestOptions = {
 				method: options.method,
 				url: `${credentials.baseUrl}${options.path}`,
@@ -221,6 +242,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 			};
+			if (signal) request.abortSignal = signal;
 			if (options.body !== undefined) request.body = options.body;
 			if (options.rawBody) {
 				const raw = await options.rawBody();
@@ -235,6 +257,7 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 					request,
 				)) as IN8nHttpFullResponse;
 			} catch (error) {
+				if (signal?.aborted) throw stoppedError(this, options.itemIndex);
 				const described = describeNetworkError(error);
 				networkError = redactSecrets(described.text, secrets);
 				networkCode = described.code;
@@ -262,6 +285,15 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				throw fail({ status, serverMessage, attempts: attempt });
 			}
 			const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
+			const patienceLeftMs = status === 429 ? patienceUntil - Date.now() : Infinity;
+			if (retryAfter !== undefined && (retryAfter > MAX_RETRY_AFTER_MS || retryAfter > patienceLeftMs)) {
+				const limit = retryAfter > MAX_RETRY_AFTER_MS ? `the ${MAX_RETRY_AFTER_MS / 60_000} minutes this node waits at most` : `the ${Math.max(0, Math.round(patienceLeftMs / 1000))} s this item may still wait`;
+				throw fail({
+					status,
+					serverMessage: `${serverMessage ? `${serverMessage}; ` : ''}the server asked to wait ${Math.round(retryAfter / 1000)} s (Retry-After), longer than ${limit}`,
+					attempts: attempt,
+				});
+			}
 			if (status === 429) options.onRateLimited?.(retryAfter, serverMessage);
 			if (retryAfter !== undefined) retryAfterHonoured++;
 			delayMs =

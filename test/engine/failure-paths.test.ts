@@ -1,0 +1,127 @@
+/**
+ * What a failure does to the rest of a batch (issue #11): the paid jobs it leaves behind are named, a
+ * stopped batch sends nothing more, uploads wait for their item's job slot, and a Retry-After longer
+ * than the item may wait fails the item instead of putting it to sleep. Through n8n's engine, against
+ * the simulator; every scenario uses a key of its own, so no job of another test holds its slots.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { Simulator } from '../../simulator';
+import { logOf, runGeminiNode, startTestSimulator } from './support';
+
+let sim: Simulator;
+beforeAll(async () => {
+	sim = await startTestSimulator({ timeScale: 0.01 });
+});
+afterAll(async () => await sim.close());
+beforeEach(() => {
+	sim.clearFaults();
+	sim.clearLog();
+});
+
+function freshCredential(plan: 'pro' | 'premium' = 'pro') {
+	const key = `gomni_${randomBytes(32).toString('hex')}`;
+	sim.addKey({ key, plan });
+	return { type: 'geminiOmniApi', id: key.slice(-8), data: { apiKey: key, baseUrl: sim.url, plan } };
+}
+const generates = () => logOf(sim, { method: 'POST', path: '/api/v1/generate' });
+const description = (error: unknown) => String((error as { description?: string } | undefined)?.description ?? '');
+
+describe('a failure late in a batch (Continue On Fail off)', () => {
+	it('names every accepted job of the batch with its state: the finished ones with their outputUrl', async () => {
+		const prompts = [...Array.from({ length: 5 }, (_, i) => `quick ${i} [sim:seconds=2]`), 'late [sim:seconds=200] [sim:fail=Late failure]'];
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ credential: freshCredential(), items: prompts.map((p) => ({ p })), timeoutMs: 30_000 },
+		);
+		expect(status).toBe('error');
+		const jobByPrompt = new Map(generates().map((entry) => [(entry.body as { prompt: string }).prompt, String(entry.jobId)]));
+		expect(error?.message).toContain(`Job ${jobByPrompt.get(prompts[5])} failed: Late failure`);
+		expect(error?.message).toMatch(/\[item 5\]$/);
+		for (let i = 0; i < 5; i++) {
+			const job = sim.getJob(jobByPrompt.get(prompts[i])!);
+			expect(job?.status).toBe('done');
+			expect(description(error)).toContain(`${job?.jobId} (item ${i}): done, outputUrl ${job?.outputUrl}`);
+		}
+		expect(description(error)).toMatch(/do not re-run the batch/);
+	});
+});
+
+describe('a stopped batch sends nothing more', () => {
+	it('after the first error, an item sleeping out a 429’s Retry-After does not submit, and the error comes at once', async () => {
+		// The first generate to arrive (item 0's) gets a 429 asking for 3 s; item 1 is invalid (400).
+		sim.injectFault({ method: 'POST', path: '/api/v1/generate', status: 429, retryAfter: '3', body: { error: 'Rate limit exceeded' } });
+		const startedAt = Date.now();
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '={{ $json.r }}', options: { maxConcurrentJobs: 2 } },
+			{
+				credential: freshCredential(),
+				items: [{ p: 'fine', r: '720p' }, { p: 'bad', r: '8k' }, { p: 'next', r: '720p' }, { p: 'last', r: '720p' }],
+				timeoutMs: 20_000,
+			},
+		);
+		const tookMs = Date.now() - startedAt;
+		expect(status).toBe('error');
+		expect(error?.message).toMatch(/^Invalid request: .*\[item 1\]$/);
+		// Reported before the 3 s Retry-After ran out, and nothing sent afterwards.
+		expect(tookMs).toBeLessThan(3_000);
+		await new Promise((resolve) => setTimeout(resolve, 3_500));
+		// Two generates in all: item 0's (429, not resent) and item 1's (400); items 2 and 3 never sent.
+		expect(generates().map((entry) => entry.status).sort()).toEqual([400, 429]);
+		expect(sim.log.filter((entry) => entry.status === 200)).toEqual([]);
+	}, 30_000);
+});
+
+describe('binary batches', () => {
+	it('upload each item’s file inside its job slot, just before its submit', async () => {
+		const photo = () => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(2_000)]);
+		const { status } = await runGeminiNode(
+			sim,
+			{
+				resource: 'video',
+				operation: 'imageToVideo',
+				prompt: 'Animate it [sim:seconds=2]',
+				imageUrlSource: 'binary',
+				imageUrlBinaryProperty: 'data',
+				downloadOutput: false,
+				options: { maxConcurrentJobs: 1 },
+			},
+			{
+				credential: freshCredential(),
+				items: [{}, {}, {}],
+				binaries: [0, 1, 2].map(() => ({ data: { data: photo(), fileName: 'frame.png', mimeType: 'image/png' } })),
+				timeoutMs: 20_000,
+			},
+		);
+		expect(status).toBe('success');
+		const order = sim.log
+			.filter((entry) => entry.kind === 'upload' || (entry.method === 'POST' && entry.path === '/api/v1/generate'))
+			.map((entry) => (entry.kind === 'upload' ? 'upload' : 'generate'));
+		expect(order).toEqual(['upload', 'generate', 'upload', 'generate', 'upload', 'generate']);
+	});
+});
+
+describe('Retry-After has an upper bound', () => {
+	it('a poll answered 429 with Retry-After 86400 fails the item at once, saying why, instead of sleeping a day', async () => {
+		sim.injectFault({ method: 'GET', path: '/api/v1/jobs/', status: 429, retryAfter: '86400', body: { error: 'Rate limit exceeded' } });
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: 'x [sim:seconds=2]', options: { maxWaitMinutes: 0.5 } },
+			{ credential: freshCredential(), timeoutMs: 15_000 },
+		);
+		expect(status).toBe('error');
+		expect(error?.message).toMatch(/the server asked to wait 86400 s \(Retry-After\), longer than/);
+	});
+
+	it('a generate answered 429 with a far HTTP date fails the item instead of stalling the key', async () => {
+		sim.injectFault({ method: 'POST', path: '/api/v1/generate', status: 429, retryAfter: new Date(Date.now() + 86400_000).toUTCString() });
+		const credential = freshCredential();
+		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'x', waitForCompletion: false }, { credential, timeoutMs: 15_000 });
+		expect(error?.message).toMatch(/Retry-After\), longer than the 10 minutes this node waits at most/);
+		// The key's budget was not paused for a day: the next run on it goes straight through.
+		const next = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'y', waitForCompletion: false }, { credential, timeoutMs: 5_000 });
+		expect(next.status).toBe('success');
+	});
+});
