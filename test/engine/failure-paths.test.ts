@@ -6,6 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import { Logger } from '@n8n/backend-common';
+import { Container } from '@n8n/di';
+
 import type { Simulator } from '../../simulator';
 import { logOf, runGeminiNode, startTestSimulator } from './support';
 
@@ -72,6 +75,33 @@ describe('a stopped batch sends nothing more', () => {
 		expect(generates().map((entry) => entry.status).sort()).toEqual([400, 429]);
 		expect(sim.log.filter((entry) => entry.status === 200)).toEqual([]);
 	}, 30_000);
+});
+
+describe('the user’s Stop', () => {
+	it('logs every accepted job as a warning (n8n keeps none of the node’s output), and nothing is sent afterwards', async () => {
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		const controller = new AbortController();
+		const running = runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ credential: freshCredential(), items: [0, 1, 2, 3, 4, 5].map((i) => ({ p: `long ${i} [sim:seconds=3000]` })), abortSignal: controller.signal },
+		);
+		for (let i = 0; i < 100 && generates().filter((entry) => entry.status === 200).length < 5; i++) {
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		controller.abort();
+		const stoppedAt = Date.now();
+		expect((await running).status).toBe('canceled');
+		const accepted = generates().filter((entry) => entry.status === 200).map((entry) => String(entry.jobId));
+		expect(accepted).toHaveLength(5);
+		// n8n reports the run cancelled as soon as it aborts; the node finishes its own stop just after.
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		const warnings = warn.mock.calls.map(([message]) => String(message)).filter((message) => message.startsWith('Gemini Omni: execution stopped'));
+		expect(warnings).toHaveLength(1);
+		for (const jobId of accepted) expect(warnings[0]).toContain(jobId);
+		expect(sim.log.filter((entry) => entry.at > stoppedAt + 50)).toEqual([]);
+		warn.mockRestore();
+	});
 });
 
 describe('binary batches', () => {
