@@ -225,22 +225,31 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		await panelItemOfType(p, `${nodeType()}-`).first().click();
 		const expected = actionsByResource(node);
 		const expectedCount = [...expected.values()].reduce((sum, list) => sum + list.length, 0);
-		const entries = await waitForValue(
-			() => panelEntries(p),
-			(list) => list.filter((entry) => entry.navId.startsWith(`${nodeType()}-`)).length >= expectedCount,
-			{ what: 'the node’s actions', timeoutMs: 20_000 },
-		).catch(() => panelEntries(p));
-		await screenshot(p, '2-what-happens-next-actions');
+		const want = JSON.stringify(
+			Object.fromEntries(
+				[...expected]
+					.map(([resource, actions]) => [`${resource} actions`.toLowerCase(), [...actions].sort()] as const)
+					.sort(([a], [b]) => a.localeCompare(b)),
+			),
+		);
 		// Headings ("Video Actions") are entries too; each action belongs to the heading above it.
-		const shown = new Map<string, string[]>();
-		let heading = '';
-		for (const entry of entries) {
-			if (entry.navId.startsWith(`${nodeType()}-`)) shown.set(heading, [...(shown.get(heading) ?? []), entry.text]);
-			else heading = entry.text.toLowerCase();
-		}
-		const want = new Map([...expected].map(([resource, actions]) => [`${resource} actions`.toLowerCase(), [...actions].sort()]));
-		const seen = new Map([...shown].map(([title, actions]) => [title, [...actions].sort()]));
-		expect(Object.fromEntries(seen)).toEqual(Object.fromEntries(want));
+		const grouped = async () => {
+			const shown: Record<string, string[]> = {};
+			let heading = '';
+			for (const entry of await panelEntries(p)) {
+				if (entry.navId.startsWith(`${nodeType()}-`)) (shown[heading] ??= []).push(entry.text);
+				else heading = entry.text.toLowerCase();
+			}
+			const titles = Object.entries(shown).sort(([a], [b]) => a.localeCompare(b));
+			return JSON.stringify(Object.fromEntries(titles.map(([title, actions]) => [title, actions.sort()])));
+		};
+		// Right after the click the search list may still be on screen for a moment: wait for the node's view.
+		const seen = await waitForValue(grouped, (value) => value === want, {
+			what: 'the node’s actions, grouped by resource',
+			timeoutMs: 20_000,
+		}).catch(() => grouped());
+		await screenshot(p, '2-what-happens-next-actions');
+		expect(JSON.parse(seen)).toEqual(JSON.parse(want));
 		await expect(nodeCreator(p).innerText()).resolves.toContain(`Actions (${expectedCount})`);
 
 		// Choosing an action adds the node set to it.
