@@ -200,6 +200,27 @@ describe('binary inputs', () => {
 		expect(sim.log).toHaveLength(0);
 	});
 
+	it.each([['default'], ['filesystem']] as const)('refuses a PDF labelled image/jpeg by its content, before uploading (%s binary mode)', async (binaryMode) => {
+		const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(200_000)]);
+		const { error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'imageToVideo', prompt: 'x', imageUrlSource: 'binary', imageUrlBinaryProperty: 'data', ...noWait },
+			{ binaries: [{ data: { data: pdf, fileName: 'photo.jpg', mimeType: 'image/jpeg' } }], binaryMode },
+		);
+		expect(error?.message).toMatch(/\(photo\.jpg\) is labelled image\/jpeg, but its content is not a JPEG, PNG or WebP image/);
+		expect(sim.log).toHaveLength(0);
+	});
+
+	it('uploads a PNG labelled image/jpeg with the type its content shows', async () => {
+		const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(1000)]);
+		await runGeminiNode(
+			sim,
+			{ resource: 'file', operation: 'upload', binaryPropertyName: 'data', fileKind: 'image' },
+			{ binaries: [{ data: { data: png, fileName: 'a.jpg', mimeType: 'image/jpeg' } }] },
+		);
+		expect(logOf(sim, { kind: 'upload' })[0].upload?.mimeType).toBe('image/png');
+	});
+
 	it('File → Upload returns url, mimeType and size', async () => {
 		const image = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), randomBytes(1000)]);
 		const { items } = await runGeminiNode(

@@ -17,6 +17,30 @@ const ACCEPTED: Record<MediaKind, { mimeTypes: string[]; maxBytes: number; label
 	video: { mimeTypes: ['video/mp4'], maxBytes: 512 * 1024 * 1024, label: 'MP4 video' },
 };
 
+/** The type a file's first bytes show, among those the API takes; undefined for anything else. */
+export function sniffMediaType(head: Buffer): string | undefined {
+	if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
+	if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+	if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+	if (head.length >= 8 && head.toString('latin1', 4, 8) === 'ftyp') return 'video/mp4';
+	return undefined;
+}
+
+const SNIFF_BYTES = 16;
+
+/** The first bytes of a binary, without reading a stored file whole. */
+async function firstBytes(this: IExecuteFunctions, binary: IBinaryData): Promise<Buffer> {
+	if (!binary.id) return Buffer.from(binary.data ?? '', 'base64').subarray(0, SNIFF_BYTES);
+	const stream = await this.helpers.getBinaryStream(binary.id, 64 * 1024);
+	let head = Buffer.alloc(0);
+	// Leaving the loop early ends (destroys) the stream: only the first chunk is read.
+	for await (const chunk of stream as AsyncIterable<Buffer>) {
+		head = Buffer.concat([head, Buffer.from(chunk)]);
+		if (head.length >= SNIFF_BYTES) break;
+	}
+	return head.subarray(0, SNIFF_BYTES);
+}
+
 export interface UploadedFile extends IDataObject {
 	url: string;
 	mimeType: string;
@@ -35,7 +59,7 @@ export async function assertUploadable(
 	itemIndex: number,
 	propertyName: string,
 	kind: MediaKind,
-): Promise<{ binary: IBinaryData; size: number | undefined }> {
+): Promise<{ binary: IBinaryData; size: number | undefined; mimeType: string }> {
 	const binary = this.helpers.assertBinaryData(itemIndex, propertyName);
 	const accepted = ACCEPTED[kind];
 	const mimeType = (binary.mimeType ?? '').toLowerCase().split(';')[0].trim();
@@ -58,7 +82,16 @@ export async function assertUploadable(
 	if (size === 0) {
 		throw new NodeOperationError(this.getNode(), `The file in binary property "${propertyName}" is empty`, { itemIndex });
 	}
-	return { binary, size };
+	// The declared type is only a label (a PDF renamed photo.jpg says image/jpeg): the content decides.
+	const sniffed = sniffMediaType(await firstBytes.call(this, binary));
+	if (!sniffed || !accepted.mimeTypes.includes(sniffed)) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`The file in binary property "${propertyName}"${binary.fileName ? ` (${binary.fileName})` : ''} is labelled ${mimeType}, but its content is not a ${accepted.label}`,
+			{ itemIndex, description: `Its first bytes are ${sniffed ? `those of ${sniffed}` : 'not those of any accepted type'}. Nothing was uploaded.` },
+		);
+	}
+	return { binary, size, mimeType: sniffed };
 }
 
 type StreamWithCompose = NodeJS.ReadableStream & {
@@ -77,9 +110,8 @@ export async function uploadBinary(
 	kind: MediaKind,
 	requestOptions: Partial<ApiRequestOptions> & { credentials?: GeminiOmniCredentials } = {},
 ): Promise<UploadedFile> {
-	const { binary, size } = await assertUploadable.call(this, itemIndex, propertyName, kind);
+	const { binary, size, mimeType } = await assertUploadable.call(this, itemIndex, propertyName, kind);
 	const fileName = (binary.fileName ?? `upload.${kind === 'image' ? 'jpg' : 'mp4'}`).replace(/["\r\n]/g, '_');
-	const mimeType = binary.mimeType.toLowerCase();
 
 	const rawBody = async () => {
 		const boundary = `----GeminiOmniBoundary${randomBytes(12).toString('hex')}`;
