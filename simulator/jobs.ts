@@ -10,6 +10,7 @@ import type { GenerateRequest, Model, Resolution } from './validation';
  *   [sim:overrun=1.5]                the job runs 1.5x its estimate (the estimate is unchanged)
  *   [sim:seconds=2]                  nominal duration 2 s (before timeScale); the estimate matches
  *   [sim:bytes=1073741824]           the output is that many bytes
+ *   [sim:chunked]                    storage sends the output chunked, without Content-Length
  * The prompt is stored and echoed as sent; directives are only read, never stripped.
  */
 export interface Directives {
@@ -17,11 +18,12 @@ export interface Directives {
 	overrun?: number;
 	seconds?: number;
 	bytes?: number;
+	chunked?: boolean;
 }
 
 export const DEFAULT_FAILURE = 'Generation failed: the model could not produce this output (simulated)';
 
-const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|seconds|bytes)(?:=([^\]]*))?\]/g;
+const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|seconds|bytes|chunked)(?:=([^\]]*))?\]/g;
 
 export function parseDirectives(text: string): Directives {
 	const directives: Directives = {};
@@ -30,6 +32,10 @@ export function parseDirectives(text: string): Directives {
 		const value = rawValue?.trim();
 		if (name === 'fail') {
 			directives.fail = value ? value : DEFAULT_FAILURE;
+			continue;
+		}
+		if (name === 'chunked') {
+			directives.chunked = true;
 			continue;
 		}
 		const number = Number(value);
@@ -101,6 +107,8 @@ export interface Job {
 	creditCost: number;
 	failure?: string;
 	outputBytes: number;
+	/** Storage omits Content-Length (chunked transfer), as some CDNs do. */
+	chunkedOutput?: boolean;
 	callbackUrl?: string;
 	/** True once the finish side effects (refund, signed URL, webhook) ran. */
 	settled: boolean;

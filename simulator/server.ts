@@ -355,6 +355,7 @@ export class SimulatorServer implements Simulator {
 			creditCost: cost,
 			failure: directives.fail,
 			outputBytes: outputBytes(request, directives),
+			chunkedOutput: directives.chunked,
 			callbackUrl: request.callbackUrl,
 			settled: false,
 		};
@@ -521,7 +522,7 @@ export class SimulatorServer implements Simulator {
 			return this.sendJson(exchange, 403, { error });
 		}
 
-		let source: { size: number; mimeType: string; open: () => NodeJS.ReadableStream } | undefined;
+		let source: { size: number; mimeType: string; chunked?: boolean; open: () => NodeJS.ReadableStream } | undefined;
 		const output = /^\/r2\/omni\/([^/]+)\/output\.(mp4|mp3)$/.exec(entry.path);
 		const uploaded = /^\/r2\/uploads\/([^/]+)\/[^/]+$/.exec(entry.path);
 		if (output) {
@@ -534,6 +535,7 @@ export class SimulatorServer implements Simulator {
 					source = {
 						size: job.outputBytes,
 						mimeType: kind.mimeType,
+						chunked: job.chunkedOutput,
 						open: () => outputStream(job.id, kind.extension, job.outputBytes),
 					};
 				}
@@ -548,7 +550,7 @@ export class SimulatorServer implements Simulator {
 
 		res.writeHead(200, {
 			'Content-Type': source.mimeType,
-			'Content-Length': String(source.size),
+			...(source.chunked ? {} : { 'Content-Length': String(source.size) }),
 			'Cache-Control': 'private, max-age=0',
 		});
 		entry.status = 200;

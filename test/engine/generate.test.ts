@@ -298,6 +298,27 @@ describe('waiting and the output file', () => {
 		expect(download.bytesSent ?? 0).toBeLessThan(268435456 / 4);
 	});
 
+	it.each([['default'], ['filesystem']] as const)('caps a chunked output (no Content-Length) at Max Output Size on its bytes (%s binary mode)', async (binaryMode) => {
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: 'big [sim:chunked] [sim:bytes=8388608]', options: { maxOutputSizeMb: 1 } },
+			{ binaryMode },
+		);
+		const jobId = submitted()[0].jobId!;
+		expect(status).toBe('error');
+		expect(error?.message).toMatch(new RegExp(`The output of job ${jobId} is larger than the "Max Output Size" of 1 MiB`));
+		// The download was stopped near the limit, not read to the end.
+		const [download] = logOf(sim, { kind: 'storage' });
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(download.bytesSent ?? 0).toBeLessThan(8 * 1024 * 1024);
+	});
+
+	it('downloads a chunked output under Max Output Size whole', async () => {
+		const { items } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'small [sim:chunked] [sim:bytes=300000]' });
+		expect(items[0].binary?.data.mimeType).toBe('video/mp4');
+		expect(logOf(sim, { kind: 'storage' })[0].bytesSent).toBe(300000);
+	});
+
 	it('fails a failed job clearly, saying no credits were used', async () => {
 		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'x [sim:fail=Content policy: restricted subject]' });
 		const jobId = submitted()[0].jobId!;

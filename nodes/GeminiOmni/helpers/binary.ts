@@ -7,7 +7,7 @@ import type { IBinaryData, IDataObject, IExecuteFunctions, IWebhookFunctions } f
 import { NodeOperationError } from 'n8n-workflow';
 
 import { apiRequest, openDownload } from '../transport';
-import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
+import type { ApiRequestOptions, DownloadedFile, GeminiOmniCredentials } from '../transport';
 import type { Job } from './job';
 
 export type MediaKind = 'image' | 'video';
@@ -188,9 +188,55 @@ export async function downloadJobOutput(
 			{ itemIndex },
 		);
 	}
+	const cap = capAtMaxBytes(download.stream, settings.maxBytes);
 	const known = MIME_BY_MODEL[String(job.model)] ?? DEFAULT_OUTPUT;
 	const serverType = download.contentType?.split(';')[0].trim();
 	const mimeType = serverType && serverType !== 'application/octet-stream' ? serverType : known.mimeType;
 	const extension = mimeType === 'audio/mpeg' ? 'mp3' : mimeType === 'video/mp4' ? 'mp4' : known.extension;
-	return await this.helpers.prepareBinaryData(download.stream as never, `${job.jobId}.${extension}`, mimeType);
+	let binary: IBinaryData | undefined;
+	let failure: unknown;
+	try {
+		binary = await this.helpers.prepareBinaryData(cap.stream as never, `${job.jobId}.${extension}`, mimeType);
+	} catch (error) {
+		failure = error;
+	}
+	if (cap.exceeded()) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`The output of job ${job.jobId} is larger than the "Max Output Size" of ${(settings.maxBytes / 1048576).toFixed(0)} MiB (the server sent no size, so it was counted while downloading). Download stopped; its outputUrl stays valid for 7 days.`,
+			{ itemIndex },
+		);
+	}
+	if (failure !== undefined || !binary) throw new NodeOperationError(this.getNode(), failure as Error, { itemIndex });
+	return binary;
+}
+
+/**
+ * Counts the bytes as they stream into n8n's binary store and ends the stream at the limit, so a
+ * response sent without Content-Length (chunked) is capped too. It ends rather than errors: n8n's
+ * binary store pipes the stream without an error handler. Built with the stream's own `compose`,
+ * since node code may not import node:stream.
+ */
+function capAtMaxBytes(source: DownloadedFile['stream'], maxBytes: number): { stream: DownloadedFile['stream']; exceeded: () => boolean } {
+	let exceeded = false;
+	const composable = source as StreamWithCompose;
+	if (typeof composable.compose !== 'function') return { stream: source, exceeded: () => false };
+	const stream = composable.compose(async function* (chunks: AsyncIterable<Buffer>) {
+		let received = 0;
+		for await (const chunk of chunks) {
+			received += chunk.length;
+			if (received > maxBytes) {
+				exceeded = true;
+				// Leaving the loop ends the download itself: nothing more is fetched.
+				return;
+			}
+			yield chunk;
+		}
+	}) as DownloadedFile['stream'];
+	// Ending early makes both streams report a premature close: that is the cap working, and the caller
+	// reports it from `exceeded`. Without these listeners it would be an unhandled 'error' event.
+	const ignoreErrors = (target: unknown) => (target as { on?: (event: string, listener: () => void) => void }).on?.('error', () => undefined);
+	ignoreErrors(stream);
+	ignoreErrors(source);
+	return { stream, exceeded: () => exceeded };
 }

@@ -159,8 +159,6 @@ export async function openDownload(
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 				timeout: options.timeoutMs ?? 10 * 60_000,
-				// Aborting also ends the body stream of a download already running.
-				...(signal ? { abortSignal: signal } : {}),
 			})) as IN8nHttpFullResponse;
 		} catch (error) {
 			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
@@ -168,8 +166,21 @@ export async function openDownload(
 		}
 		if (response && response.statusCode >= 200 && response.statusCode < 300) {
 			const length = Number(response.headers?.['content-length']);
+			const stream = response.body as DownloadedFile['stream'];
+			// A stopped batch ends a download already streaming. Destroyed without an error: n8n's binary
+			// store pipes the stream without an error handler, and its own promise reports the early end.
+			if (signal) {
+				const stopDownload = () => stream.destroy?.();
+				if (signal.aborted) stopDownload();
+				else {
+					signal.addEventListener('abort', stopDownload, { once: true });
+					(stream as unknown as { once?: (event: string, listener: () => void) => void }).once?.('close', () =>
+						signal.removeEventListener('abort', stopDownload),
+					);
+				}
+			}
 			return {
-				stream: response.body as DownloadedFile['stream'],
+				stream,
 				contentType: response.headers?.['content-type'] as string | undefined,
 				contentLength: Number.isFinite(length) ? length : undefined,
 			};
