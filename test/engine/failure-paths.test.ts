@@ -155,3 +155,21 @@ describe('Retry-After has an upper bound', () => {
 		expect(next.status).toBe('success');
 	});
 });
+
+describe('downloads follow the API’s retry rules', () => {
+	it('a storage 503 asking for 3 s is waited out, and the file arrives', async () => {
+		sim.injectFault({ method: 'GET', path: '/r2/omni/', status: 503, retryAfter: '3', body: { error: 'Storage busy' } });
+		const startedAt = Date.now();
+		const { status, items } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: 'x [sim:seconds=2]' },
+			{ credential: freshCredential(), timeoutMs: 20_000 },
+		);
+		expect(status).toBe('success');
+		expect(items[0].binary?.data.mimeType).toBe('video/mp4');
+		const downloads = logOf(sim, { kind: 'storage' });
+		expect(downloads.map((entry) => entry.status)).toEqual([503, 200]);
+		expect(downloads[1].at - downloads[0].at).toBeGreaterThanOrEqual(2_900);
+		expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3_000);
+	}, 30_000);
+});

@@ -137,7 +137,8 @@ export interface DownloadedFile {
 
 /**
  * Opens a signed output URL as a stream. Storage URLs carry their own signature, so the API key is
- * NOT sent. Retries network errors and 5xx like the API (nothing is created by a GET).
+ * NOT sent. Retried by the API's rules (nothing is created by a GET): 429 and 5xx, honouring
+ * Retry-After up to its bound, network errors, 5 attempts in all.
  */
 export async function openDownload(
 	this: ApiContext,
@@ -145,7 +146,7 @@ export async function openDownload(
 	options: { itemIndex?: number; maxAttempts?: number; timeoutMs?: number; jobId?: string; signal?: AbortSignal } = {},
 ): Promise<DownloadedFile> {
 	const signal = options.signal ?? getCancelSignal(this);
-	const maxAttempts = options.maxAttempts ?? 3;
+	const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
 	const safePath = url.split('?')[0];
 	for (let attempt = 1; ; attempt++) {
 		let response: IN8nHttpFullResponse | undefined;
@@ -203,7 +204,12 @@ export async function openDownload(
 				itemIndex: options.itemIndex,
 			});
 		}
-		await sleepUnlessCancelled(backoffDelay(attempt - 1, 1000, 10_000), signal);
+		const retryAfter = parseRetryAfter(response?.headers?.['retry-after']);
+		const delayMs =
+			retryAfter !== undefined && retryAfter <= MAX_RETRY_AFTER_MS
+				? retryAfter
+				: backoffDelay(attempt - 1, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_CAP_MS);
+		await sleepUnlessCancelled(delayMs, signal);
 	}
 }
 
