@@ -12,7 +12,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { downloadJobOutput, downloadSettings } from '../GeminiOmni/helpers/binary';
 import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
-import { rememberDelivery } from './deliveries';
+import { deliveryAge, rememberDelivery } from './deliveries';
 
 async function assertWebhookSecret(this: IHookFunctions): Promise<void> {
 	const credentials = await this.getCredentials(CREDENTIAL_TYPE);
@@ -126,11 +126,17 @@ export class GeminiOmniTrigger implements INodeType {
 			response.status(200).json({ received: true, ignored: 'not a Gemini Omni job event' });
 			return { noWebhookResponse: true };
 		}
+		// A captured delivery replayed later is signed too: its own timestamp gives it away.
+		const age = deliveryAge(event.timestamp);
+		if (age !== 'fresh') {
+			response.status(200).json({ received: true, ignored: age === 'tooOld' ? 'older than the replay window' : 'timestamp in the future' });
+			return { noWebhookResponse: true };
+		}
 		const events = this.getNodeParameter('events', ['job.completed', 'job.failed']) as string[];
 		const wanted = events.includes(event.event);
 		// A retried delivery of the same (jobId, event) is acknowledged and starts nothing.
-		const deliveryKey = `${this.getWorkflow().id}:${this.getNode().id}:${event.jobId}:${event.event}`;
-		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), deliveryKey);
+		const scope = `${this.getWorkflow().id}:${this.getNode().id}:`;
+		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), scope, `${scope}${event.jobId}:${event.event}`);
 		// Answer at once, before any slow work, so the platform does not retry a delivery we received.
 		response.status(200).json({ received: true, ...(wanted && !firstDelivery ? { duplicate: true } : {}) });
 		if (!wanted || !firstDelivery) return { noWebhookResponse: true };

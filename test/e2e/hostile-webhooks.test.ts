@@ -109,6 +109,20 @@ it('50 unverifiable requests at the trigger URL start no execution and get 401 (
 	const notAnEvent = await sim.sendSignedWebhook(url, '{"hello":"world"}');
 	expect(notAnEvent.status).toBe(200);
 
+	// A captured, correctly signed delivery replayed two hours later: 200, and no run.
+	const old = JSON.stringify({
+		event: 'job.completed',
+		jobId: 'job_captured_long_ago',
+		status: 'done',
+		outputUrl: `${sim.url}/r2/omni/job_captured_long_ago/output.mp4`,
+		creditCost: 90,
+		model: 'gemini-omni-video',
+		timestamp: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+	});
+	const replay = await sim.sendSignedWebhook(url, old);
+	expect(replay.status).toBe(200);
+	expect(replay.text).toMatch(/older than the replay window/);
+
 	await sleep(SETTLE_MS);
 	expect(await n8n.listExecutions(workflowId)).toEqual([]);
 });
