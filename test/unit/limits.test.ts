@@ -69,3 +69,34 @@ describe('RequestBudget', () => {
 		expect(third).toBe(true);
 	});
 });
+
+describe('JobGate', () => {
+	it('listens once on a signal however many items wait, and not at all once none waits', async () => {
+		const gate = new JobGate(1);
+		const stop = new AbortController();
+		const added = jest.spyOn(stop.signal, 'addEventListener');
+		const removed = jest.spyOn(stop.signal, 'removeEventListener');
+		await gate.enter(stop.signal);
+		const waiters = Array.from({ length: 100 }, () => gate.enter(stop.signal));
+		expect(added).toHaveBeenCalledTimes(1);
+		expect(gate.listenerCount).toBe(1);
+		for (let i = 0; i < 100; i++) gate.leave();
+		await Promise.all(waiters);
+		expect(removed).toHaveBeenCalledTimes(1);
+		expect(gate.listenerCount).toBe(0);
+	});
+
+	it('rejects every waiter of a stopped batch, and admits the others', async () => {
+		const gate = new JobGate(1);
+		await gate.enter();
+		const stop = new AbortController();
+		const stopped = [gate.enter(stop.signal), gate.enter(stop.signal)].map((entry) => entry.then(() => 'in', () => 'rejected'));
+		const other = gate.enter();
+		stop.abort();
+		expect(await Promise.all(stopped)).toEqual(['rejected', 'rejected']);
+		gate.leave();
+		await other;
+		expect(gate.active).toBe(1);
+		expect(gate.listenerCount).toBe(0);
+	});
+});

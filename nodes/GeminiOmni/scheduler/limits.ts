@@ -91,15 +91,23 @@ export class RequestBudget {
 	}
 }
 
-/** A counting gate for jobs in flight; `shrink` lowers it after the server says the limit was reached. */
+/** A counting gate for jobs in flight; `setLimit` moves it (the plan changed, or a slot is held back). */
 export class JobGate {
 	private inFlight = 0;
-	private readonly waiting: Array<() => void> = [];
+	private readonly waiting: Array<{ admit: () => void; reject: (error: Error) => void; signal?: AbortSignal }> = [];
+	// One abort listener per signal, however many items wait on it: a 100-item batch must not add 100
+	// listeners to its signal (Node warns past 10, and they would outlive the batch).
+	private readonly listening = new Map<AbortSignal, () => void>();
 
 	constructor(public limit: number) {}
 
 	get active(): number {
 		return this.inFlight;
+	}
+
+	/** Abort listeners this gate has on signals right now (0 once nobody waits). */
+	get listenerCount(): number {
+		return this.listening.size;
 	}
 
 	async enter(signal?: AbortSignal): Promise<void> {
@@ -109,18 +117,20 @@ export class JobGate {
 			return;
 		}
 		await new Promise<void>((resolve, reject) => {
-			const onAbort = () => {
-				const index = this.waiting.indexOf(admit);
-				if (index >= 0) this.waiting.splice(index, 1);
-				reject(new Error('The execution was cancelled'));
+			const waiter = {
+				signal,
+				reject,
+				admit: () => {
+					this.inFlight++;
+					resolve();
+				},
 			};
-			const admit = () => {
-				signal?.removeEventListener('abort', onAbort);
-				this.inFlight++;
-				resolve();
-			};
-			this.waiting.push(admit);
-			signal?.addEventListener('abort', onAbort, { once: true });
+			this.waiting.push(waiter);
+			if (signal && !this.listening.has(signal)) {
+				const onAbort = () => this.rejectWaitersOf(signal);
+				this.listening.set(signal, onAbort);
+				signal.addEventListener('abort', onAbort, { once: true });
+			}
 		});
 	}
 
@@ -136,7 +146,27 @@ export class JobGate {
 	}
 
 	private admit(): void {
-		while (this.waiting.length && this.inFlight < this.limit) this.waiting.shift()!();
+		while (this.waiting.length && this.inFlight < this.limit) {
+			const waiter = this.waiting.shift()!;
+			waiter.admit();
+			this.stopListeningIfIdle(waiter.signal);
+		}
+	}
+
+	private rejectWaitersOf(signal: AbortSignal): void {
+		this.listening.delete(signal);
+		for (let i = this.waiting.length - 1; i >= 0; i--) {
+			if (this.waiting[i].signal !== signal) continue;
+			const [waiter] = this.waiting.splice(i, 1);
+			waiter.reject(new Error('The execution was cancelled'));
+		}
+	}
+
+	private stopListeningIfIdle(signal?: AbortSignal): void {
+		if (!signal || this.waiting.some((waiter) => waiter.signal === signal)) return;
+		const onAbort = this.listening.get(signal);
+		if (onAbort) signal.removeEventListener('abort', onAbort);
+		this.listening.delete(signal);
 	}
 }
 
