@@ -313,6 +313,21 @@ describe('waiting and the output file', () => {
 		expect(download.bytesSent ?? 0).toBeLessThan(8 * 1024 * 1024);
 	});
 
+	it('refuses, before downloading, an output too large for the in-memory binary mode, naming the setting', async () => {
+		const { error } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'huge [sim:bytes=419430400]' }, { binaryMode: 'default' });
+		const jobId = submitted()[0].jobId!;
+		expect(error?.message).toMatch(new RegExp(`The output of job ${jobId} \\(400 MiB, over ~380 MiB\\) cannot be kept in n8n's in-memory binary mode`));
+		expect((error as { description?: string }).description).toMatch(/N8N_DEFAULT_BINARY_DATA_MODE=filesystem/);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(logOf(sim, { kind: 'storage' })[0].bytesSent ?? 0).toBeLessThan(64 * 1024 * 1024);
+	});
+
+	it('stores the same output in filesystem mode', async () => {
+		const { items } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'huge [sim:bytes=419430400]' }, { binaryMode: 'filesystem', timeoutMs: 60_000 });
+		expect(items[0].binary?.data).toMatchObject({ mimeType: 'video/mp4' });
+		expect(logOf(sim, { kind: 'storage' })[0].bytesSent).toBe(419430400);
+	}, 90_000);
+
 	it('downloads a chunked output under Max Output Size whole', async () => {
 		const { items } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'small [sim:chunked] [sim:bytes=300000]' });
 		expect(items[0].binary?.data.mimeType).toBe('video/mp4');

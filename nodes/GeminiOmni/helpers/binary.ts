@@ -188,6 +188,13 @@ export async function downloadJobOutput(
 			{ itemIndex },
 		);
 	}
+	if (download.contentLength !== undefined && download.contentLength > IN_MEMORY_LIMIT_BYTES && (await keepsBinariesInMemory.call(this))) {
+		download.stream.destroy?.();
+		throw new NodeOperationError(this.getNode(), inMemoryMessage(job.jobId, download.contentLength), {
+			itemIndex,
+			description: IN_MEMORY_DESCRIPTION,
+		});
+	}
 	const cap = capAtMaxBytes(download.stream, settings.maxBytes);
 	const known = MIME_BY_MODEL[String(job.model)] ?? DEFAULT_OUTPUT;
 	const serverType = download.contentType?.split(';')[0].trim();
@@ -207,8 +214,34 @@ export async function downloadJobOutput(
 			{ itemIndex },
 		);
 	}
+	if (failure !== undefined && /Cannot create a string longer than/i.test(String((failure as Error).message))) {
+		throw new NodeOperationError(this.getNode(), inMemoryMessage(job.jobId, download.contentLength), { itemIndex, description: IN_MEMORY_DESCRIPTION });
+	}
 	if (failure !== undefined || !binary) throw new NodeOperationError(this.getNode(), failure as Error, { itemIndex });
 	return binary;
+}
+
+/**
+ * n8n's in-memory binary mode keeps a file as one base64 string, and V8 cannot make a string longer
+ * than about 512 MiB of text: outputs above ~380 MiB cannot be stored that way (measured on n8n 1.x).
+ */
+const IN_MEMORY_LIMIT_BYTES = 380 * 1024 * 1024;
+const IN_MEMORY_DESCRIPTION =
+	'Set N8N_DEFAULT_BINARY_DATA_MODE=filesystem (or an object store) for this n8n and restart it; the outputUrl stays valid for 7 days, so the file can be downloaded then with Job → Download Output.';
+
+function inMemoryMessage(jobId: string, bytes: number | undefined): string {
+	const size = bytes !== undefined ? `${(bytes / 1048576).toFixed(0)} MiB, ` : '';
+	return `The output of job ${jobId} (${size}over ~380 MiB) cannot be kept in n8n's in-memory binary mode. Not stored.`;
+}
+
+/**
+ * Whether this n8n keeps binaries in memory. Node code cannot read n8n's settings, so it asks the
+ * binary store itself: an empty file stored in memory comes back without an id. Asked only for
+ * outputs too large for memory.
+ */
+async function keepsBinariesInMemory(this: IExecuteFunctions | IWebhookFunctions): Promise<boolean> {
+	const probe = await this.helpers.prepareBinaryData(Buffer.alloc(0), 'probe.bin', 'application/octet-stream');
+	return !probe.id;
 }
 
 /**
