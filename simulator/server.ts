@@ -564,8 +564,12 @@ export class SimulatorServer implements Simulator {
 		const stream = source.open();
 		stream.on('data', (chunk: Buffer) => (counted += chunk.length));
 		stream.on('error', () => res.destroy());
-		res.on('finish', () => (entry.bytesSent = counted));
+		res.on('finish', () => {
+			entry.bytesSent = counted;
+			entry.endedAt = Date.now();
+		});
 		res.on('close', () => {
+			entry.endedAt ??= Date.now();
 			if (!res.writableFinished) {
 				entry.bytesSent = counted;
 				entry.error = 'Download aborted before the end';

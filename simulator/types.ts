@@ -64,6 +64,8 @@ export interface LogEntry {
 	upload?: { sha256: string; size: number; mimeType: string; filename?: string };
 	/** For storage downloads, filled when the response finished. */
 	bytesSent?: number;
+	/** For storage downloads: Date.now() when the response finished or was cut off. */
+	endedAt?: number;
 }
 
 export interface Fault {

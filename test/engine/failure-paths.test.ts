@@ -10,6 +10,7 @@ import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
 
 import type { Simulator } from '../../simulator';
+import { MAX_PARALLEL_DOWNLOADS } from '../../nodes/GeminiOmni/scheduler';
 import { logOf, runGeminiNode, startTestSimulator } from './support';
 
 let sim: Simulator;
@@ -172,4 +173,21 @@ describe('downloads follow the API’s retry rules', () => {
 		expect(downloads[1].at - downloads[0].at).toBeGreaterThanOrEqual(2_900);
 		expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3_000);
 	}, 30_000);
+});
+
+describe('batch downloads are bounded', () => {
+	it('streams at most MAX_PARALLEL_DOWNLOADS outputs at once', async () => {
+		const { status, items } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ credential: freshCredential('premium'), items: Array.from({ length: 8 }, (_, i) => ({ p: `clip ${i} [sim:seconds=2] [sim:bytes=20971520]` })), binaryMode: 'filesystem', timeoutMs: 60_000 },
+		);
+		expect(status).toBe('success');
+		expect(items.every((item) => item.binary?.data)).toBe(true);
+		const spans = logOf(sim, { kind: 'storage' }).map((entry) => [entry.at, entry.endedAt ?? Infinity] as const);
+		expect(spans).toHaveLength(8);
+		const mostAtOnce = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
+		expect(mostAtOnce).toBeLessThanOrEqual(MAX_PARALLEL_DOWNLOADS);
+		expect(mostAtOnce).toBeGreaterThan(1);
+	}, 90_000);
 });

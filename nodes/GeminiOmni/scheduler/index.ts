@@ -16,6 +16,9 @@ import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
 import { JobGate, limitsForKey } from './limits';
 import { JobPoller, JobWaitTimeoutError } from './poller';
 
+/** Downloads a batch streams at the same time. */
+export const MAX_PARALLEL_DOWNLOADS = 3;
+
 export interface BinaryUpload {
 	/** The generate field that takes the uploaded file's URL, e.g. `referenceUrl`. */
 	field: string;
@@ -97,6 +100,8 @@ export async function runJobBatch(
 	const shared = limitsForKey(credentials.apiKey, credentials.plan);
 	const planConcurrent = shared.budget.limits.concurrent;
 	const local = new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent)));
+	// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.
+	const downloads = new JobGate(MAX_PARALLEL_DOWNLOADS);
 
 	// One signal for the whole batch: the execution's cancel, or our own stop after a first error.
 	const stop = new AbortController();
@@ -229,8 +234,13 @@ export async function runJobBatch(
 						{ itemIndex },
 					);
 				}
-				const binary = await downloadJobOutput.call(this, job, itemIndex, request.download, signal);
-				result.binary = { [request.download.binaryPropertyName]: binary };
+				await downloads.enter(signal);
+				try {
+					const binary = await downloadJobOutput.call(this, job, itemIndex, request.download, signal);
+					result.binary = { [request.download.binaryPropertyName]: binary };
+				} finally {
+					downloads.leave();
+				}
 			}
 			return { ok: true, result };
 		} catch (error) {
