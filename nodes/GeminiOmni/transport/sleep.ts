@@ -22,8 +22,17 @@ export async function sleepUnlessCancelled(ms: number, signal?: AbortSignal): Pr
 		signal.addEventListener('abort', onAbort, { once: true });
 	});
 	try {
-		await Promise.race([sleep(ms), aborted]);
+		// n8n-workflow's sleep cannot be cleared: sleeping in short steps means a cancelled wait leaves
+		// a timer of at most one step behind, not one of up to its whole length.
+		const until = Date.now() + ms;
+		for (let left = ms; left > 0 && !signal.aborted; left = until - Date.now()) {
+			await Promise.race([sleep(Math.min(left, SLEEP_STEP_MS)), aborted]);
+		}
+		if (signal.aborted) throw new ExecutionCancelledError();
 	} finally {
 		if (onAbort) signal.removeEventListener('abort', onAbort);
 	}
 }
+
+/** The longest timer a cancellable wait leaves behind once cancelled. */
+export const SLEEP_STEP_MS = 1_000;
