@@ -102,7 +102,7 @@ export class SimulatorServer implements Simulator {
 		this.webhookSecret = options.webhookSecret ?? DEMO_WEBHOOK_SECRET;
 		this.maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
 		this.signer = new UrlSigner(this.timeScale);
-		this.dispatcher = new WebhookDispatcher(this.timeScale, this.webhookDeliveries);
+		this.dispatcher = new WebhookDispatcher(this.timeScale, this.webhookDeliveries, options.webhookAnswerTimeoutMs);
 		this.registry.add({ key: DEMO_KEYS.pro, plan: 'pro' });
 		this.registry.add({ key: DEMO_KEYS.premium, plan: 'premium' });
 		this.registry.add({ key: DEMO_KEYS.starter, plan: 'starter' });

@@ -36,6 +36,12 @@ export interface SimulatorOptions {
 	keys?: KeySpec[];
 	/** Largest accepted upload in bytes; default 512 MiB. Lowered by tests to exercise the 413 path. */
 	maxUploadBytes?: number;
+	/**
+	 * How long a webhook receiver has to answer before the attempt counts as failed; default 10 s ×
+	 * timeScale. Tests of real n8n at small time scales set a real-world floor: a first request to a
+	 * just-started n8n can take longer than 10 s × 0.02.
+	 */
+	webhookAnswerTimeoutMs?: number;
 }
 
 export type LogKind = 'api' | 'upload' | 'storage' | 'admin';

@@ -27,6 +27,7 @@ export class WebhookDispatcher {
 	constructor(
 		private readonly timeScale: number,
 		private readonly deliveries: WebhookDelivery[],
+		private readonly answerTimeoutMs = ANSWER_TIMEOUT_MS * timeScale,
 	) {}
 
 	/** First attempt now; on a non-2xx or no answer, the retries follow the scaled schedule. */
@@ -76,7 +77,7 @@ export class WebhookDispatcher {
 			};
 			if (signature !== null) headers['X-Gemini-Signature'] = signature;
 			const client = target.protocol === 'https:' ? https : http;
-			const timeoutMs = ANSWER_TIMEOUT_MS * this.timeScale;
+			const timeoutMs = this.answerTimeoutMs;
 			let settled = false;
 			const finish = (result: PostResult): void => {
 				if (settled) return;

@@ -10,16 +10,11 @@ import { createHmac } from 'node:crypto';
 
 import { startSimulator, type Simulator, type WebhookDelivery } from '../../simulator';
 import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import {
-	geminiOmniStep,
-	nodeOutput,
-	nodeRuns,
-	webhookWorkflow,
-	type CredentialReference,
-} from '../../scripts/lib/workflows';
+import { nodeOutput, nodeRuns, type CredentialReference } from '../../scripts/lib/workflows';
 import {
 	apiRequestsForJob,
 	bytesSentForJob,
+	callbackTextToVideoWorkflow,
 	createSimulatorCredential,
 	generateRequests,
 	sleep,
@@ -44,29 +39,13 @@ beforeAll(async () => {
 	sim = await startSimulator({ timeScale: 0.5 });
 	n8n = await startN8n();
 	credential = await createSimulatorCredential(n8n, sim);
-	const workflow = webhookWorkflow({
+	const workflow = callbackTextToVideoWorkflow({
 		name: 'e2e callback wait',
 		path: PATH,
-		response: { mode: 'onReceived' },
-		steps: [
-			geminiOmniStep({
-				name: NODE,
-				credential,
-				parameters: {
-					resource: 'video',
-					operation: 'textToVideo',
-					prompt: '={{ $json.body.prompt }}',
-					resolution: '720p',
-					duration: 8,
-					waitForCompletion: true,
-					waitMode: 'callback',
-					downloadOutput: true,
-					binaryPropertyName: 'data',
-					options: { maxWaitMinutes: 5 },
-				},
-			}),
-			{ name: AFTER, type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} },
-		],
+		credential,
+		nodeName: NODE,
+		afterName: AFTER,
+		downloadOutput: true,
 	});
 	workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);

@@ -49,7 +49,8 @@ let credential: CredentialReference;
 
 beforeAll(async () => {
 	// 0.02: a 1080p 8 s clip (60 s nominal) takes 1.2 s, a 4k one 3 s, speech 0.3 s, lip-sync 0.6 s.
-	sim = await startSimulator({ timeScale: 0.02 });
+	// The trigger's answer gets real-world time (2 s), not 10 s × 0.02: see webhookAnswerTimeoutMs.
+	sim = await startSimulator({ timeScale: 0.02, webhookAnswerTimeoutMs: 2_000 });
 	n8n = await startN8n();
 	credential = await createSimulatorCredential(n8n, sim, { name: 'Gemini Omni account' });
 }, 240_000);

@@ -9,15 +9,8 @@ import { gzipSync } from 'node:zlib';
 
 import { startSimulator, type Simulator, type WebhookDelivery } from '../../simulator';
 import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import {
-	geminiOmniStep,
-	geminiOmniTriggerWorkflow,
-	nodeRuns,
-	triggerWebhookPath,
-	webhookWorkflow,
-	type CredentialReference,
-} from '../../scripts/lib/workflows';
-import { createSimulatorCredential, generateRequests, sleep } from './support';
+import { geminiOmniTriggerWorkflow, nodeRuns, triggerWebhookPath, type CredentialReference } from '../../scripts/lib/workflows';
+import { callbackTextToVideoWorkflow, createSimulatorCredential, generateRequests, sleep } from './support';
 
 jest.setTimeout(240_000);
 
@@ -128,28 +121,13 @@ it('50 unverifiable requests at the trigger URL start no execution and get 401 (
 });
 
 it('50 unverifiable requests at a resume URL leave the execution waiting; the genuine callback resumes it once', async () => {
-	const workflow = webhookWorkflow({
+	const workflow = callbackTextToVideoWorkflow({
 		name: 'e2e hostile resume',
 		path: CALLBACK_PATH,
-		response: { mode: 'onReceived' },
-		steps: [
-			geminiOmniStep({
-				name: NODE,
-				credential,
-				parameters: {
-					resource: 'video',
-					operation: 'textToVideo',
-					prompt: '={{ $json.body.prompt }}',
-					resolution: '720p',
-					duration: 8,
-					waitForCompletion: true,
-					waitMode: 'callback',
-					downloadOutput: false,
-					options: { maxWaitMinutes: 5 },
-				},
-			}),
-			{ name: AFTER, type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} },
-		],
+		credential,
+		nodeName: NODE,
+		afterName: AFTER,
+		downloadOutput: false,
 	});
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 
 import type { LogEntry, Simulator } from '../../simulator';
 import { outputStream } from '../../simulator/storage';
-import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
+import type { N8nExecution, N8nInstance, WorkflowInput } from '../../scripts/lib/n8n-instance';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference } from '../../scripts/lib/workflows';
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -109,4 +109,42 @@ export async function executionsWithData(n8n: N8nInstance, workflowId: string): 
 	const executions = await n8n.listExecutions(workflowId);
 	const full = await Promise.all(executions.map((execution) => n8n.getExecution(execution.id, true)));
 	return full.sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+/**
+ * Webhook (answers on receipt) → Gemini Omni Text to Video with Wait Mode "Callback" (prompt from the
+ * request body) → a No Operation node standing for the rest of the workflow.
+ */
+export function callbackTextToVideoWorkflow(options: {
+	name: string;
+	path: string;
+	credential: CredentialReference;
+	nodeName: string;
+	afterName: string;
+	downloadOutput: boolean;
+}): WorkflowInput {
+	return webhookWorkflow({
+		name: options.name,
+		path: options.path,
+		response: { mode: 'onReceived' },
+		steps: [
+			geminiOmniStep({
+				name: options.nodeName,
+				credential: options.credential,
+				parameters: {
+					resource: 'video',
+					operation: 'textToVideo',
+					prompt: '={{ $json.body.prompt }}',
+					resolution: '720p',
+					duration: 8,
+					waitForCompletion: true,
+					waitMode: 'callback',
+					downloadOutput: options.downloadOutput,
+					...(options.downloadOutput ? { binaryPropertyName: 'data' } : {}),
+					options: { maxWaitMinutes: 5 },
+				},
+			}),
+			{ name: options.afterName, type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} },
+		],
+	});
 }
