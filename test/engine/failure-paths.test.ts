@@ -78,6 +78,22 @@ describe('a stopped batch sends nothing more', () => {
 	}, 30_000);
 });
 
+describe('a submit in flight when the batch stops', () => {
+	it('finishes, and its job is named in the error', async () => {
+		// Item 0's generate is answered after 1 s; item 1 is refused at once (400) and stops the batch.
+		sim.injectFault({ method: 'POST', path: '/api/v1/generate', delayMs: 1_000 });
+		const { error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '={{ $json.r }}', options: { maxConcurrentJobs: 2 } },
+			{ credential: freshCredential(), items: [{ p: 'slow answer [sim:seconds=3000]', r: '720p' }, { p: 'bad', r: '8k' }], timeoutMs: 20_000 },
+		);
+		expect(error?.message).toMatch(/^Invalid request: .*\[item 1\]$/);
+		const created = generates().filter((entry) => entry.status === 200);
+		expect(created).toHaveLength(1);
+		expect(description(error)).toContain(`${created[0].jobId} (item 0): accepted`);
+	});
+});
+
 describe('the user’s Stop', () => {
 	it('logs every accepted job as a warning (n8n keeps none of the node’s output), and nothing is sent afterwards', async () => {
 		const warn = jest.spyOn(Container.get(Logger), 'warn');

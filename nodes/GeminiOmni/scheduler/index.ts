@@ -205,6 +205,8 @@ export async function runJobBatch(
 				});
 				context.status = job.status;
 			}
+			// Known from here on, so a failure later (download, stop) still reports where the file is.
+			if (job.outputUrl) context.outputUrl = job.outputUrl;
 			if (request.maxWaitMs === undefined && holdsSlot && !isFinished(job)) {
 				// Not waiting here (wait off, or a callback wait that pauses the execution): keep the slot
 				// for the job's estimated run time, so the next submits of this key do not hit the

@@ -63,8 +63,8 @@ export interface ApiRequestOptions {
 	onRateLimited?: (retryAfterMs: number | undefined, serverMessage: string | undefined) => void;
 	credentials?: GeminiOmniCredentials;
 	/**
-	 * Ends waits and aborts the request in flight: the batch's stop (its first error, or the execution's
-	 * cancel). Default: the execution's cancel signal.
+	 * The batch's stop (its first error, or the execution's cancel): no attempt starts after it and
+	 * retry waits end. Default: the execution's cancel signal.
 	 */
 	signal?: AbortSignal;
 	/**
@@ -259,7 +259,11 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 			};
-			if (signal) request.abortSignal = signal;
+			// A submit already on its way is let finish: cut off, it could create (and bill) a job whose ID
+			// nobody would ever see. Every other request is aborted with the batch.
+			// No abortSignal of ours: n8n's authenticated request helper replaces it with the execution's
+			// cancel signal (n8n-core 2.41). A request already on its way therefore finishes after our own
+			// stop, which is what a submit needs (cut off, it could create a job whose ID nobody sees).
 			if (options.body !== undefined) request.body = options.body;
 			if (options.rawBody) {
 				const raw = await options.rawBody();
