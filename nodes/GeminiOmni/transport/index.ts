@@ -259,8 +259,6 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 			};
-			// A submit already on its way is let finish: cut off, it could create (and bill) a job whose ID
-			// nobody would ever see. Every other request is aborted with the batch.
 			// No abortSignal of ours: n8n's authenticated request helper replaces it with the execution's
 			// cancel signal (n8n-core 2.41). A request already on its way therefore finishes after our own
 			// stop, which is what a submit needs (cut off, it could create a job whose ID nobody sees).
