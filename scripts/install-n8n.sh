@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the pinned n8n application into a git-ignored cache, once. Needs Node 24 on PATH
-# (scripts/toolchain.sh puts it there). Flags measured in ../shared/N8N-NOTES.md:
+# Installs a pinned n8n application into a git-ignored cache, once. Runs under the Node on PATH
+# (scripts/toolchain.sh puts Node 24 there for 2.x and Node 20 for 1.x): sqlite3 is built for it.
+# Flags measured in ../shared/N8N-NOTES.md:
 #  --ignore-scripts: @confluentinc/kafka-javascript would download a binary from outside the registry;
-#  then sqlite3 is rebuilt from its bundled sources (offline).
+#  then sqlite3 is rebuilt from its bundled sources (offline);
+#  1.x only: its xlsx dependency points outside the registry, so the host package overrides it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N8N_VERSION="${N8N_VERSION:-2.41.1}"
@@ -11,12 +13,18 @@ if [ -f "$DIR/.installed" ]; then exit 0; fi
 # npm hands its own config to the scripts it runs as npm_config_* variables: under `npm test` this
 # project's .npmrc (ignore-scripts) would leak into n8n's install and leave sqlite3 unbuilt.
 unset npm_config_ignore_scripts npm_config_legacy_peer_deps
-echo "[install-n8n] installing n8n@$N8N_VERSION into $DIR (several minutes, once)"
+LOG="$ROOT/.cache/install-n8n-$N8N_VERSION.log"
+echo "[install-n8n] installing n8n@$N8N_VERSION under Node $(node -v) into $DIR (several minutes, once; log: ${LOG#$ROOT/})"
 mkdir -p "$DIR"
 cd "$DIR"
-[ -f package.json ] || echo '{"name":"n8n-host","private":true}' > package.json
-npm install --ignore-scripts --no-audit --no-fund "n8n@$N8N_VERSION"
-npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false
+case "$N8N_VERSION" in
+  1.*) echo '{"name":"n8n-host","private":true,"overrides":{"xlsx":"0.18.5"}}' > package.json ;;
+  *)   [ -f package.json ] || echo '{"name":"n8n-host","private":true}' > package.json ;;
+esac
+if ! { npm install --ignore-scripts --no-audit --no-fund "n8n@$N8N_VERSION" \
+       && npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false; } >"$LOG" 2>&1; then
+  tail -n 40 "$LOG"; echo "[install-n8n] failed; the whole log is $LOG"; exit 1
+fi
 test -x node_modules/.bin/n8n
 # n8n cannot open its database without the native binding: fail here, not at n8n's first start.
 (cd node_modules/n8n && node -e "require('sqlite3')")

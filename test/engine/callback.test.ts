@@ -29,6 +29,11 @@ describe('Wait Mode "Callback"', () => {
 		const [paused] = result.items;
 		expect(paused.json.geminiOmniPendingJob).toMatchObject({ jobId: submit.jobId, status: 'accepted' });
 		expect(String((paused.json.geminiOmniPendingJob as { error: string }).error)).toContain(`No callback for job ${submit.jobId}`);
+		// What n8n passes on at the deadline is the input it keeps for the paused node: it carries the
+		// job, while the previous node's stored output is left unchanged (a copy, not the same item).
+		const kept = result.run.data.executionData?.nodeExecutionStack[0]?.data.main[0]?.[0];
+		expect(kept?.json.geminiOmniPendingJob).toMatchObject({ jobId: submit.jobId });
+		expect(result.output('Start')[0].json).not.toHaveProperty('geminiOmniPendingJob');
 		// Nothing polls while the execution is paused.
 		await new Promise((resolve) => setTimeout(resolve, 1200));
 		expect(logOf(sim, { kind: 'api' })).toHaveLength(1);

@@ -77,23 +77,35 @@ export async function callbackUrlForThisExecution(
 	return resumeUrl;
 }
 
-/** Prepares the single item for the pause and puts the execution to wait until the deadline. */
+/**
+ * Prepares the single item for the pause and puts the execution to wait until the deadline.
+ *
+ * At the deadline n8n runs no node code: it passes on the input that this execution keeps for the
+ * paused node. So the job is written into a copy, and the copy replaces that kept input. The
+ * previous node's output, which is the same array and items, stays as it was.
+ */
 export async function pauseForCallback(this: IExecuteFunctions, accepted: Job, maxWaitMs: number): Promise<INodeExecutionData[][]> {
 	const deadline = new Date(Date.now() + maxWaitMs);
 	const [item] = this.getInputData();
-	// Mutated in place on purpose: this is the item n8n stores with the paused execution and passes
-	// on unchanged if the deadline comes first (n8n runs no node code at the deadline).
-	item.json[PENDING_FIELD] = {
-		jobId: accepted.jobId,
-		status: accepted.status,
-		model: accepted.model,
-		creditCost: accepted.creditCost,
-		estimatedSeconds: accepted.estimatedSeconds,
-		waitedUntil: deadline.toISOString(),
-		error: `No callback for job ${accepted.jobId} arrived before ${deadline.toISOString()}. The job was not cancelled: run Job → Wait or Job → Get with this job ID.`,
-	} as IDataObject;
+	const pendingItem: INodeExecutionData = {
+		...item,
+		json: {
+			...item.json,
+			[PENDING_FIELD]: {
+				jobId: accepted.jobId,
+				status: accepted.status,
+				model: accepted.model,
+				creditCost: accepted.creditCost,
+				estimatedSeconds: accepted.estimatedSeconds,
+				waitedUntil: deadline.toISOString(),
+				error: `No callback for job ${accepted.jobId} arrived before ${deadline.toISOString()}. The job was not cancelled: run Job → Wait or Job → Get with this job ID.`,
+			} as IDataObject,
+		},
+	};
+	const kept = this.getExecuteData().data;
+	kept.main = [[pendingItem], ...(kept.main ?? []).slice(1)];
 	await this.putExecutionToWait(deadline);
-	return [[{ ...item, pairedItem: { item: 0 } }]];
+	return [[{ ...pendingItem, pairedItem: { item: 0 } }]];
 }
 
 /** The resume request: verify, answer at once, then produce the same output as poll mode. */
