@@ -2,7 +2,8 @@
  * The per-key limits on a fake clock (jest's modern fake timers drive Date.now and the timers that
  * n8n-workflow's sleep uses): deterministic, in milliseconds.
  */
-import { ConcurrencyHoldBack, JobGate, RequestBudget, setRateWindowScale } from '../../nodes/GeminiOmni/scheduler/limits';
+import { JobGate, RequestBudget, setRateWindowScale } from '../../nodes/GeminiOmni/scheduler/limits';
+import { abortCallbackCount } from '../../nodes/GeminiOmni/transport/abort';
 
 beforeEach(() => {
 	jest.useFakeTimers({ now: new Date('2026-12-01T10:00:00Z') });
@@ -10,33 +11,97 @@ beforeEach(() => {
 });
 afterEach(() => jest.useRealTimers());
 
-describe('ConcurrencyHoldBack (concurrent-limit 429s from elsewhere)', () => {
+describe('JobGate holds (concurrent-limit 429s from elsewhere, jobs that run on unwatched)', () => {
 	it('holds back exactly one slot, however many 429s arrive', () => {
 		const gate = new JobGate(5);
-		const holdBack = new ConcurrencyHoldBack(gate, () => 5);
-		for (let i = 0; i < 4; i++) holdBack.holdOneSlot(10_000);
-		expect(gate.limit).toBe(4);
+		for (let i = 0; i < 4; i++) gate.holdBackOneSlot(Date.now() + 10_000);
+		expect(gate.capacity).toBe(4);
 	});
 
 	it('gives the slot back when the LATEST Retry-After has passed, not the earliest', async () => {
 		const gate = new JobGate(5);
-		const holdBack = new ConcurrencyHoldBack(gate, () => 5);
-		holdBack.holdOneSlot(2_000);
+		gate.holdBackOneSlot(Date.now() + 2_000);
 		await jest.advanceTimersByTimeAsync(500);
-		holdBack.holdOneSlot(10_000); // asks for longer: until 10.5 s from the start
+		gate.holdBackOneSlot(Date.now() + 10_000); // asks for longer: until 10.5 s from the start
 		await jest.advanceTimersByTimeAsync(2_000);
-		expect(gate.limit).toBe(4);
+		expect(gate.capacity).toBe(4);
 		await jest.advanceTimersByTimeAsync(7_900);
-		expect(gate.limit).toBe(4);
+		expect(gate.capacity).toBe(4);
 		await jest.advanceTimersByTimeAsync(200);
-		expect(gate.limit).toBe(5);
-		expect(holdBack.holding).toBe(false);
+		expect(gate.capacity).toBe(5);
+		expect(gate.holdingBack).toBe(false);
 	});
 
 	it('keeps at least one slot on a plan of one', () => {
 		const gate = new JobGate(1);
-		new ConcurrencyHoldBack(gate, () => 1).holdOneSlot(1_000);
-		expect(gate.limit).toBe(1);
+		gate.holdBackOneSlot(Date.now() + 1_000);
+		expect(gate.capacity).toBe(1);
+	});
+
+	it('keeps a hold when the plan changes', () => {
+		const gate = new JobGate(5);
+		gate.holdBackOneSlot(Date.now() + 60_000);
+		gate.setLimit(10);
+		expect(gate.capacity).toBe(9);
+	});
+
+	it('a waiter is admitted when the held-back slot comes back, with no timer before or after it waits', async () => {
+		const gate = new JobGate(2);
+		gate.holdBackOneSlot(Date.now() + 10_000);
+		expect(gate.hasTimer).toBe(false);
+		await gate.enter();
+		let admitted = false;
+		const second = gate.enter().then(() => (admitted = true));
+		expect(gate.hasTimer).toBe(true);
+		await jest.advanceTimersByTimeAsync(9_900);
+		expect(admitted).toBe(false);
+		await jest.advanceTimersByTimeAsync(200);
+		await second;
+		expect(admitted).toBe(true);
+		expect(gate.hasTimer).toBe(false);
+		expect(jest.getTimerCount()).toBe(0);
+	});
+
+	it('a kept slot counts until its time, then frees itself without any timer when nobody waits', async () => {
+		const gate = new JobGate(2);
+		await gate.enter();
+		gate.keepSlotUntil(Date.now() + 30_000);
+		expect(gate.active).toBe(1);
+		expect(jest.getTimerCount()).toBe(0);
+		await jest.advanceTimersByTimeAsync(30_001);
+		expect(gate.active).toBe(0);
+	});
+
+	it('a waiter behind kept slots is admitted when the first of them ends', async () => {
+		const gate = new JobGate(2);
+		await gate.enter();
+		await gate.enter();
+		gate.keepSlotUntil(Date.now() + 20_000);
+		gate.keepSlotUntil(Date.now() + 5_000);
+		let admitted = false;
+		const third = gate.enter().then(() => (admitted = true));
+		await jest.advanceTimersByTimeAsync(4_900);
+		expect(admitted).toBe(false);
+		await jest.advanceTimersByTimeAsync(200);
+		await third;
+		expect(admitted).toBe(true);
+		expect(gate.active).toBe(2);
+		expect(jest.getTimerCount()).toBe(0);
+	});
+
+	it('a stopped waiter leaves no listener and no timer', async () => {
+		const gate = new JobGate(1);
+		await gate.enter();
+		gate.keepSlotUntil(Date.now() + 60_000);
+		const stop = new AbortController();
+		const entry = gate.enter(stop.signal).then(() => 'in', () => 'rejected');
+		expect(gate.hasTimer).toBe(true);
+		stop.abort();
+		expect(await entry).toBe('rejected');
+		expect(gate.hasTimer).toBe(false);
+		expect(gate.waitingCount).toBe(0);
+		expect(abortCallbackCount(stop.signal)).toBe(0);
+		expect(jest.getTimerCount()).toBe(0);
 	});
 });
 
@@ -54,6 +119,27 @@ describe('RequestBudget', () => {
 		stop.abort();
 		await jest.advanceTimersByTimeAsync(31_000);
 		expect(await settled).toBe('The execution was cancelled');
+	});
+
+	it('a caller stopped while queued behind another caller leaves at once and takes no slot', async () => {
+		const budget = new RequestBudget({ perMinute: 1, perHour: 100, concurrent: 5 });
+		(await budget.acquire())();
+		const ahead = budget.acquire(); // another execution, waiting for the minute window
+		const stop = new AbortController();
+		const queued = budget.acquire(stop.signal).then(() => 'slot', (error: Error) => error.message);
+		await jest.advanceTimersByTimeAsync(1_000);
+		stop.abort();
+		await jest.advanceTimersByTimeAsync(0);
+		expect(await queued).toBe('The execution was cancelled');
+		(await Promise.race([ahead, jest.advanceTimersByTimeAsync(60_000).then(() => ahead)]))();
+		// The stopped caller's turn took nothing: the next caller gets the slot after the answer above.
+		let next = false;
+		void budget.acquire().then(() => (next = true));
+		await jest.advanceTimersByTimeAsync(59_000);
+		expect(next).toBe(false);
+		await jest.advanceTimersByTimeAsync(1_100);
+		expect(next).toBe(true);
+		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});
 
 	it('hands out the next slot when the oldest answer leaves the minute window', async () => {
@@ -79,11 +165,11 @@ describe('JobGate', () => {
 		await gate.enter(stop.signal);
 		const waiters = Array.from({ length: 100 }, () => gate.enter(stop.signal));
 		expect(added).toHaveBeenCalledTimes(1);
-		expect(gate.listenerCount).toBe(1);
+		expect(abortCallbackCount(stop.signal)).toBe(100);
 		for (let i = 0; i < 100; i++) gate.leave();
 		await Promise.all(waiters);
 		expect(removed).toHaveBeenCalledTimes(1);
-		expect(gate.listenerCount).toBe(0);
+		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});
 
 	it('rejects every waiter of a stopped batch, and admits the others', async () => {
@@ -97,6 +183,6 @@ describe('JobGate', () => {
 		gate.leave();
 		await other;
 		expect(gate.active).toBe(1);
-		expect(gate.listenerCount).toBe(0);
+		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});
 });

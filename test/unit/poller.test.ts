@@ -1,6 +1,7 @@
 /** The poll schedule and the shared poll loop on a fake clock: deterministic, in milliseconds. */
 import type { Job } from '../../nodes/GeminiOmni/helpers/job';
 import { JobPoller, JobWaitTimeoutError, nextPollDelay } from '../../nodes/GeminiOmni/scheduler/poller';
+import { abortCallbackCount } from '../../nodes/GeminiOmni/transport/abort';
 
 describe('nextPollDelay', () => {
 	it('checks first at the estimate, then backs off ×1.5 from half the estimate, capped at 60 s', () => {
@@ -62,5 +63,24 @@ describe('JobPoller', () => {
 		expect(await waiting).toBe('The execution was cancelled');
 		await jest.advanceTimersByTimeAsync(600_000);
 		expect(api.checks).toEqual([]);
+	});
+
+	it('wakes for each new job without leaving a timer or a listener per wake', async () => {
+		const api = fakeApi(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`j${i}`, 30_000])));
+		const stop = new AbortController();
+		const poller = new JobPoller(api.fetchJob, stop.signal);
+		const waits: Array<Promise<Job>> = [];
+		for (let i = 0; i < 100; i++) {
+			// Items arrive one after another (as their submits are answered), each waking the loop.
+			waits.push(poller.waitForJob({ jobId: `j${i}`, status: 'accepted', estimatedSeconds: 30 }, 600_000));
+			await jest.advanceTimersByTimeAsync(10);
+			expect(jest.getTimerCount()).toBeLessThanOrEqual(1);
+			expect(abortCallbackCount(stop.signal)).toBeLessThanOrEqual(1);
+		}
+		await jest.advanceTimersByTimeAsync(40_000);
+		expect((await Promise.all(waits)).every((job) => job.status === 'done')).toBe(true);
+		expect(api.checks).toHaveLength(100);
+		expect(jest.getTimerCount()).toBe(0);
+		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});
 });

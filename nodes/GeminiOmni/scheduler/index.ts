@@ -5,13 +5,14 @@
  * output order, and never loses an accepted job: its jobId is in the item's result or error.
  */
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError, sleep } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import { downloadJobOutput, uploadBinary } from '../helpers/binary';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { Job } from '../helpers/job';
 import { isFinished, normalizeJob } from '../helpers/job';
 import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
+import { onAbort } from '../transport/abort';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
 import { JobGate, limitsForKey } from './limits';
 import { JobPoller, JobWaitTimeoutError } from './poller';
@@ -106,9 +107,7 @@ export async function runJobBatch(
 	// One signal for the whole batch: the execution's cancel, or our own stop after a first error.
 	const stop = new AbortController();
 	const executionSignal = getCancelSignal(this);
-	const onExecutionCancel = () => stop.abort();
-	if (executionSignal?.aborted) stop.abort();
-	else executionSignal?.addEventListener('abort', onExecutionCancel, { once: true });
+	const stopOnExecutionCancel = executionSignal ? onAbort(executionSignal, () => stop.abort()) : () => {};
 	const signal = stop.signal;
 
 	const requestOptions: SharedRequestOptions = {
@@ -118,7 +117,7 @@ export async function runJobBatch(
 		onRateLimited: (retryAfterMs, serverMessage) => {
 			if (retryAfterMs) shared.budget.pauseFor(retryAfterMs);
 			// Another workflow or machine holds a job slot of this key: hold one back until its Retry-After.
-			if (/concurrent/i.test(serverMessage ?? '')) shared.holdBack.holdOneSlot(retryAfterMs ?? 5_000);
+			if (/concurrent/i.test(serverMessage ?? '')) shared.gate.holdBackOneSlot(Date.now() + (retryAfterMs ?? 5_000));
 		},
 	};
 
@@ -212,11 +211,9 @@ export async function runJobBatch(
 				// for the job's estimated run time, so the next submits of this key do not hit the
 				// concurrent-job limit. If the job overruns, the server's 429 and Retry-After cover it.
 				holdsSlot = false;
-				const estimateMs = Math.max(0, Number(job.estimatedSeconds ?? 0) * 1000);
-				void sleep(estimateMs).then(() => {
-					holdsSlot = true;
-					release();
-				});
+				const until = Date.now() + Math.max(0, Number(job.estimatedSeconds ?? 0) * 1000);
+				local.keepSlotUntil(until);
+				shared.gate.keepSlotUntil(until);
 			}
 			release();
 
@@ -268,7 +265,7 @@ export async function runJobBatch(
 			return outcome;
 		}),
 	);
-	executionSignal?.removeEventListener('abort', onExecutionCancel);
+	stopOnExecutionCancel();
 	const acceptedJobs = outcomes.flatMap((outcome, itemIndex): AcceptedJob[] => {
 		const request = requests[itemIndex];
 		// Only jobs this batch submitted: Job → Get/Wait name jobs created elsewhere.

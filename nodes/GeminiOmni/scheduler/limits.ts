@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Plan } from '../transport';
+import { onAbort } from '../transport/abort';
 import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
 
 export interface PlanLimits {
@@ -57,7 +58,9 @@ export class RequestBudget {
 	async acquire(signal?: AbortSignal): Promise<() => void> {
 		const turn = this.queue.then(async () => await this.waitForRoom(signal));
 		this.queue = turn.catch(() => undefined);
-		const slot = await turn;
+		// A caller stopped while queued behind others (maybe another execution's) leaves at once; its
+		// turn, when it comes, takes no slot (waitForRoom sees the stop first).
+		const slot = signal ? await untilAborted(turn, signal) : await turn;
 		return () => {
 			slot.answeredAt ??= Date.now();
 		};
@@ -91,46 +94,86 @@ export class RequestBudget {
 	}
 }
 
-/** A counting gate for jobs in flight; `setLimit` moves it (the plan changed, or a slot is held back). */
+/** `promise`, or ExecutionCancelledError as soon as `signal` aborts. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+	let stopListening = () => {};
+	const aborted = new Promise<never>((_resolve, reject) => {
+		stopListening = onAbort(signal, () => reject(new ExecutionCancelledError()));
+	});
+	try {
+		return await Promise.race([promise, aborted]);
+	} finally {
+		stopListening();
+	}
+}
+
+interface GateWaiter {
+	admit: () => void;
+	reject: (error: Error) => void;
+	stopListening: () => void;
+}
+
+/**
+ * A counting gate for jobs in flight. Besides the jobs inside it, it keeps two kinds of hold as
+ * deadlines, not timers, so nothing of ours runs on after the node returns:
+ *  - `keepSlotUntil`: a job that runs on without anybody here waiting for it (Wait off) keeps its slot
+ *    for its estimated run time, so the next submits of the key do not meet the concurrent-job limit;
+ *  - `holdBackOneSlot`: after a concurrent-limit 429 (another workflow or machine holds a slot of this
+ *    key), one slot stays unused until the latest Retry-After; several 429s share that one slot.
+ * A timer runs only while somebody waits and a hold is due to end, and it is cleared when nobody waits.
+ */
 export class JobGate {
 	private inFlight = 0;
-	private readonly waiting: Array<{ admit: () => void; reject: (error: Error) => void; signal?: AbortSignal }> = [];
-	// One abort listener per signal, however many items wait on it: a 100-item batch must not add 100
-	// listeners to its signal (Node warns past 10, and they would outlive the batch).
-	private readonly listening = new Map<AbortSignal, () => void>();
+	private keptUntil: number[] = [];
+	private heldBackUntil = 0;
+	private readonly waiting: GateWaiter[] = [];
+	private wakeTimer: { at: number; controller: AbortController } | undefined;
 
 	constructor(public limit: number) {}
 
+	/** Slots taken now: jobs inside and slots kept for running jobs. */
 	get active(): number {
-		return this.inFlight;
+		return this.inFlight + this.liveKeptSlots();
 	}
 
-	/** Abort listeners this gate has on signals right now (0 once nobody waits). */
-	get listenerCount(): number {
-		return this.listening.size;
+	/** Whether a slot is held back after a concurrent-limit 429. */
+	get holdingBack(): boolean {
+		return this.heldBackUntil > Date.now();
+	}
+
+	/** How many jobs may be inside now: the limit, less a slot held back (never below one). */
+	get capacity(): number {
+		return Math.max(1, this.limit - (this.holdingBack ? 1 : 0));
+	}
+
+	/** Waits registered now (0 once nobody waits: then no listener and no timer of the gate is left). */
+	get waitingCount(): number {
+		return this.waiting.length;
+	}
+
+	/** Whether the gate has a timer running (only while somebody waits for a hold to end). */
+	get hasTimer(): boolean {
+		return this.wakeTimer !== undefined;
 	}
 
 	async enter(signal?: AbortSignal): Promise<void> {
-		if (signal?.aborted) throw new Error('The execution was cancelled');
-		if (this.inFlight < this.limit) {
+		if (signal?.aborted) throw new ExecutionCancelledError();
+		if (!this.waiting.length && this.active < this.capacity) {
 			this.inFlight++;
 			return;
 		}
 		await new Promise<void>((resolve, reject) => {
-			const waiter = {
-				signal,
-				reject,
+			const waiter: GateWaiter = {
 				admit: () => {
 					this.inFlight++;
 					resolve();
 				},
+				reject,
+				stopListening: () => {},
 			};
+			if (signal) waiter.stopListening = onAbort(signal, () => this.dropWaiter(waiter));
 			this.waiting.push(waiter);
-			if (signal && !this.listening.has(signal)) {
-				const onAbort = () => this.rejectWaitersOf(signal);
-				this.listening.set(signal, onAbort);
-				signal.addEventListener('abort', onAbort, { once: true });
-			}
+			this.admit();
 		});
 	}
 
@@ -139,77 +182,72 @@ export class JobGate {
 		this.admit();
 	}
 
-	/** Changes the limit; a raised limit admits waiting jobs at once. */
+	/** Leaves, but keeps the slot taken until `time` (a job that runs on unwatched). */
+	keepSlotUntil(time: number): void {
+		this.inFlight = Math.max(0, this.inFlight - 1);
+		if (time > Date.now()) this.keptUntil.push(time);
+		this.admit();
+	}
+
+	/** Holds one slot back until `time`, or until a later time already held. */
+	holdBackOneSlot(time: number): void {
+		this.heldBackUntil = Math.max(this.heldBackUntil, time);
+		this.admit();
+	}
+
+	/** Changes the limit (the plan changed); a raised limit admits waiting jobs at once. Holds stay. */
 	setLimit(limit: number): void {
 		this.limit = Math.max(1, limit);
 		this.admit();
 	}
 
+	private liveKeptSlots(): number {
+		const now = Date.now();
+		this.keptUntil = this.keptUntil.filter((time) => time > now);
+		return this.keptUntil.length;
+	}
+
 	private admit(): void {
-		while (this.waiting.length && this.inFlight < this.limit) {
+		while (this.waiting.length && this.active < this.capacity) {
 			const waiter = this.waiting.shift()!;
+			waiter.stopListening();
 			waiter.admit();
-			this.stopListeningIfIdle(waiter.signal);
 		}
+		this.scheduleWake();
 	}
 
-	private rejectWaitersOf(signal: AbortSignal): void {
-		this.listening.delete(signal);
-		for (let i = this.waiting.length - 1; i >= 0; i--) {
-			if (this.waiting[i].signal !== signal) continue;
-			const [waiter] = this.waiting.splice(i, 1);
-			waiter.reject(new Error('The execution was cancelled'));
-		}
+	private dropWaiter(waiter: GateWaiter): void {
+		const index = this.waiting.indexOf(waiter);
+		if (index < 0) return;
+		this.waiting.splice(index, 1);
+		waiter.reject(new ExecutionCancelledError());
+		this.scheduleWake();
 	}
 
-	private stopListeningIfIdle(signal?: AbortSignal): void {
-		if (!signal || this.waiting.some((waiter) => waiter.signal === signal)) return;
-		const onAbort = this.listening.get(signal);
-		if (onAbort) signal.removeEventListener('abort', onAbort);
-		this.listening.delete(signal);
-	}
-}
-
-/**
- * After a concurrent-limit 429 (another workflow or machine holds a job slot of this key), one slot is
- * held back until the server's Retry-After has passed. Several 429s share one hold: the latest
- * deadline wins, and the hold never grows past one slot.
- */
-export class ConcurrencyHoldBack {
-	private until = 0;
-	private timerRunning = false;
-
-	constructor(
-		private readonly gate: JobGate,
-		private readonly planLimit: () => number,
-	) {}
-
-	get holding(): boolean {
-		return this.until > Date.now();
-	}
-
-	holdOneSlot(forMs: number): void {
-		this.until = Math.max(this.until, Date.now() + forMs);
-		this.gate.setLimit(Math.max(1, this.planLimit() - 1));
-		if (!this.timerRunning) void this.releaseWhenDue();
-	}
-
-	private async releaseWhenDue(): Promise<void> {
-		this.timerRunning = true;
-		try {
-			// One timer at a time: it sleeps again when a later 429 moved the deadline.
-			while (Date.now() < this.until) await sleepUnlessCancelled(this.until - Date.now());
-			this.gate.setLimit(this.planLimit());
-		} finally {
-			this.timerRunning = false;
-		}
+	/** While somebody waits, wake when the next hold ends; with nobody waiting, no timer at all. */
+	private scheduleWake(): void {
+		const now = Date.now();
+		const ends = [...this.keptUntil, this.heldBackUntil].filter((time) => time > now);
+		const at = this.waiting.length && ends.length ? Math.min(...ends) : undefined;
+		if (this.wakeTimer && this.wakeTimer.at === at) return;
+		this.wakeTimer?.controller.abort();
+		this.wakeTimer = undefined;
+		if (at === undefined) return;
+		const timer = { at, controller: new AbortController() };
+		this.wakeTimer = timer;
+		void sleepUnlessCancelled(at - now, timer.controller.signal).then(
+			() => {
+				if (this.wakeTimer === timer) this.wakeTimer = undefined;
+				this.admit();
+			},
+			() => undefined,
+		);
 	}
 }
 
 interface KeyLimits {
 	budget: RequestBudget;
 	gate: JobGate;
-	holdBack: ConcurrencyHoldBack;
 }
 
 const byKey = new Map<string, KeyLimits>();
@@ -222,7 +260,7 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	if (!entry) {
 		const budget = new RequestBudget(limits);
 		const gate = new JobGate(limits.concurrent);
-		entry = { budget, gate, holdBack: new ConcurrencyHoldBack(gate, () => budget.limits.concurrent) };
+		entry = { budget, gate };
 		byKey.set(id, entry);
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.

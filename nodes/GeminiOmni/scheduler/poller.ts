@@ -6,6 +6,7 @@
  */
 import type { Job } from '../helpers/job';
 import { isFinished } from '../helpers/job';
+import { onAbort } from '../transport/abort';
 import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
 
 export class JobWaitTimeoutError extends Error {
@@ -123,17 +124,18 @@ export class JobPoller {
 
 	/** Sleeps until `time` (or, with no time, until woken): a new job or a finished check wakes it. */
 	private async sleepUntil(time: number | undefined): Promise<void> {
-		let onAbort: (() => void) | undefined;
-		const woken = new Promise<void>((resolve) => {
-			this.wake = resolve;
-			onAbort = resolve;
-			this.signal?.addEventListener('abort', onAbort, { once: true });
-		});
-		const waits: Array<Promise<void>> = [woken];
-		if (time !== undefined) waits.push(sleepUnlessCancelled(time - Date.now(), this.signal).catch(() => undefined));
-		await Promise.race(waits);
-		this.wake = undefined;
-		if (onAbort) this.signal?.removeEventListener('abort', onAbort);
+		// Each nap has its own signal: waking ends its timer too, so no timer outlives the nap.
+		const nap = new AbortController();
+		this.wake = () => nap.abort();
+		const stopListening = this.signal ? onAbort(this.signal, () => nap.abort()) : () => {};
+		try {
+			if (time === undefined) await new Promise<void>((resolve) => onAbort(nap.signal, resolve));
+			else await sleepUnlessCancelled(time - Date.now(), nap.signal).catch(() => undefined);
+		} finally {
+			this.wake = undefined;
+			stopListening();
+			nap.abort();
+		}
 		if (this.signal?.aborted) throw new ExecutionCancelledError();
 	}
 

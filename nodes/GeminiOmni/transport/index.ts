@@ -16,6 +16,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { onAbort } from './abort';
 import { API_KEY_FORMAT_MESSAGE, DEFAULT_BASE_URL, isValidApiKey, redactSecrets } from './apiKey';
 import { toNodeApiError, serverErrorText } from './errors';
 import type { ApiFailure } from './errors';
@@ -151,6 +152,11 @@ export async function openDownload(
 	for (let attempt = 1; ; attempt++) {
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
+		// A stop aborts the request while it waits for the answer's headers. Only until then: once the
+		// body streams, an abort would make the HTTP client emit an error on the stream, which n8n's
+		// binary store pipes without an error handler (see below for how a streaming download ends).
+		const untilHeaders = new AbortController();
+		const stopWaiting = signal ? onAbort(signal, () => untilHeaders.abort()) : () => {};
 		try {
 			response = (await this.helpers.httpRequest({
 				method: 'GET',
@@ -160,10 +166,13 @@ export async function openDownload(
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
 				timeout: options.timeoutMs ?? 10 * 60_000,
+				abortSignal: untilHeaders.signal,
 			})) as IN8nHttpFullResponse;
 		} catch (error) {
 			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
 			networkError = describeNetworkError(error).text;
+		} finally {
+			stopWaiting();
 		}
 		if (response && response.statusCode >= 200 && response.statusCode < 300) {
 			const length = Number(response.headers?.['content-length']);
@@ -171,14 +180,8 @@ export async function openDownload(
 			// A stopped batch ends a download already streaming. Destroyed without an error: n8n's binary
 			// store pipes the stream without an error handler, and its own promise reports the early end.
 			if (signal) {
-				const stopDownload = () => stream.destroy?.();
-				if (signal.aborted) stopDownload();
-				else {
-					signal.addEventListener('abort', stopDownload, { once: true });
-					(stream as unknown as { once?: (event: string, listener: () => void) => void }).once?.('close', () =>
-						signal.removeEventListener('abort', stopDownload),
-					);
-				}
+				const stopDownload = onAbort(signal, () => stream.destroy?.());
+				(stream as unknown as { once?: (event: string, listener: () => void) => void }).once?.('close', stopDownload);
 			}
 			return {
 				stream,
