@@ -20,7 +20,8 @@ import { onAbort } from './abort';
 import { API_KEY_FORMAT_MESSAGE, DEFAULT_BASE_URL, isValidApiKey, redactSecrets } from './apiKey';
 import { toNodeApiError, serverErrorText } from './errors';
 import type { ApiFailure } from './errors';
-import { backoffDelay, isRetryableStatus, parseRetryAfter } from './retry';
+import { RetryPolicy, parseRetryAfter } from './retry';
+import type { RetryRules } from './retry';
 import { sleepUnlessCancelled } from './sleep';
 
 export const CREDENTIAL_TYPE = 'geminiOmniApi';
@@ -75,9 +76,6 @@ export interface ApiRequestOptions {
 	 */
 	idempotent?: boolean;
 }
-
-// Failures that prove the request never reached the server, so even a POST can be retried.
-const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_RATE_LIMIT_PATIENCE_MS = 60 * 60_000;
@@ -147,9 +145,9 @@ export async function openDownload(
 	options: { itemIndex?: number; maxAttempts?: number; timeoutMs?: number; jobId?: string; signal?: AbortSignal } = {},
 ): Promise<DownloadedFile> {
 	const signal = options.signal ?? getCancelSignal(this);
-	const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
 	const safePath = url.split('?')[0];
-	for (let attempt = 1; ; attempt++) {
+	const policy = new RetryPolicy({ ...retryRulesFor({ method: 'GET', path: safePath }), maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
+	for (;;) {
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;
 		// A stop aborts the request while it waits for the answer's headers. Only until then: once the
@@ -191,148 +189,154 @@ export async function openDownload(
 		}
 		const status = response?.statusCode;
 		(response?.body as { destroy?: () => void } | undefined)?.destroy?.();
-		const retryable = status === undefined || isRetryableStatus(status);
-		if (!retryable || attempt >= maxAttempts) {
-			const forJob = options.jobId ? ` for job ${options.jobId}` : '';
-			const message =
-				status === 403
-					? `The output URL${forJob} has expired or is not valid (HTTP 403): signed URLs work for 7 days after completion. Run Job → Get to see the job's current outputUrl.`
-					: status
-						? `Downloading the output${forJob} failed with HTTP ${status}`
-						: `Downloading the output${forJob} failed: ${networkError}`;
-			throw new NodeApiError(this.getNode(), { message, httpCode: status ? String(status) : null } as JsonObject, {
-				message,
-				description: `GET ${safePath}${attempt > 1 ? ` (tried ${attempt} times)` : ''}`,
-				httpCode: status ? String(status) : undefined,
-				itemIndex: options.itemIndex,
-			});
+		const decision = policy.next(
+			status !== undefined ? { status, retryAfterMs: parseRetryAfter(response?.headers?.['retry-after']) } : { networkText: networkError },
+		);
+		if (decision.retry) {
+			await sleepUnlessCancelled(decision.delayMs, signal);
+			continue;
 		}
-		const retryAfter = parseRetryAfter(response?.headers?.['retry-after']);
-		const delayMs =
-			retryAfter !== undefined && retryAfter <= MAX_RETRY_AFTER_MS
-				? retryAfter
-				: backoffDelay(attempt - 1, DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_CAP_MS);
-		await sleepUnlessCancelled(delayMs, signal);
+		const forJob = options.jobId ? ` for job ${options.jobId}` : '';
+		const tooLong = decision.retryAfterTooLong
+			? `: the storage asked to wait ${Math.round(decision.retryAfterTooLong.askedMs / 1000)} s (Retry-After), longer than ${decision.retryAfterTooLong.bound}`
+			: '';
+		const message =
+			status === 403
+				? `The output URL${forJob} has expired or is not valid (HTTP 403): signed URLs work for 7 days after completion. Run Job → Get to see the job's current outputUrl.`
+				: status
+					? `Downloading the output${forJob} failed with HTTP ${status}${tooLong}`
+					: `Downloading the output${forJob} failed: ${networkError}`;
+		throw new NodeApiError(this.getNode(), { message, httpCode: status ? String(status) : null } as JsonObject, {
+			message,
+			description: `GET ${safePath}${policy.attempts > 1 ? ` (tried ${policy.attempts} times)` : ''}`,
+			httpCode: status ? String(status) : undefined,
+			itemIndex: options.itemIndex,
+		});
 	}
 }
 
-/** Sends one API request with retries; resolves with the parsed JSON body of a 2xx answer. */
+/** How one API request retries (transport/retry.ts), from its options and the defaults. */
+function retryRulesFor(options: ApiRequestOptions): RetryRules {
+	return {
+		maxAttempts: Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+		patienceMs: options.rateLimitPatienceMs ?? DEFAULT_RATE_LIMIT_PATIENCE_MS,
+		baseMs: options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+		capMs: options.retryCapMs ?? DEFAULT_RETRY_CAP_MS,
+		maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+		idempotent: options.idempotent !== false,
+	};
+}
+
+/** One attempt's end: a 2xx body, or what the retry policy needs to know (and the error to report). */
+type Attempt =
+	| { ok: true; body: IDataObject }
+	| { ok: false; status: number; retryAfterMs?: number; serverMessage?: string }
+	| { ok: false; status?: undefined; networkError: string; networkCode?: string };
+
+/** Sends one attempt of an API request, inside the request budget. */
+async function sendAttempt(
+	this: ApiContext,
+	options: ApiRequestOptions,
+	credentials: GeminiOmniCredentials,
+	signal: AbortSignal | undefined,
+): Promise<Attempt> {
+	const secrets = [credentials.apiKey, credentials.webhookSecret];
+	const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
+	try {
+		// Checked again after the budget wait: a batch stopped meanwhile sends nothing.
+		if (signal?.aborted) throw stoppedError(this, options.itemIndex);
+		const request: IHttpRequestOptions = {
+			method: options.method,
+			url: `${credentials.baseUrl}${options.path}`,
+			json: true,
+			headers: { Accept: 'application/json' },
+			timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+		};
+		// No abortSignal of ours: n8n's authenticated request helper replaces it with the execution's
+		// cancel signal (n8n-core 2.41). A request already on its way therefore finishes after our own
+		// stop, which is what a submit needs (cut off, it could create a job whose ID nobody sees).
+		if (options.body !== undefined) request.body = options.body;
+		if (options.rawBody) {
+			const raw = await options.rawBody();
+			request.body = raw.body as IHttpRequestOptions['body'];
+			request.headers = { ...request.headers, ...raw.headers };
+			request.json = false;
+		}
+		let response: IN8nHttpFullResponse;
+		try {
+			response = (await this.helpers.httpRequestWithAuthentication.call(this, CREDENTIAL_TYPE, request)) as IN8nHttpFullResponse;
+		} catch (error) {
+			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
+			const described = describeNetworkError(error);
+			const networkError = redactSecrets(described.text, secrets);
+			if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
+				throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
+			}
+			return { ok: false, networkError, networkCode: described.code };
+		}
+		const body = parseBody(response.body);
+		if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true, body: body as IDataObject };
+		return {
+			ok: false,
+			status: response.statusCode,
+			retryAfterMs: parseRetryAfter(response.headers?.['retry-after']),
+			serverMessage: serverErrorText(body),
+		};
+	} finally {
+		// Also when building the body failed: the budget slot must never stay "in flight".
+		if (attemptDone) attemptDone();
+	}
+}
+
+/**
+ * Sends one API request with retries; resolves with the parsed JSON body of a 2xx answer. The loop
+ * only composes: send an attempt (budget, stop), ask the retry policy, tell a scheduler about 429s,
+ * wait (cancellable), again.
+ */
 export async function apiRequest(this: ApiContext, options: ApiRequestOptions): Promise<IDataObject> {
 	const credentials = options.credentials ?? (await getApiCredentials.call(this, options.itemIndex));
-	const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 	const signal = options.signal ?? getCancelSignal(this);
-	const secrets = [credentials.apiKey, credentials.webhookSecret];
 	const startedAt = Date.now();
-	let retryAfterHonoured = 0;
-
-	const fail = (failure: Omit<ApiFailure, 'method' | 'path' | 'retrySummary'>) => {
-		const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-		const retrySummary =
-			failure.attempts > 1
-				? `${failure.attempts} attempts over ${seconds} s` +
-					(retryAfterHonoured ? `, honouring Retry-After ${retryAfterHonoured} time(s)` : ', with exponential backoff')
-				: undefined;
-		return toNodeApiError(
-			this.getNode(),
-			{ ...failure, method: options.method, path: options.path, retrySummary },
-			secrets,
-			options.itemIndex,
-		);
-	};
-
-	// 429 means nothing was done and a wait cures it: those retries are bounded by time (patience),
-	// not by the attempt count, which bounds the other failures.
-	const patienceUntil = startedAt + (options.rateLimitPatienceMs ?? DEFAULT_RATE_LIMIT_PATIENCE_MS);
-	let otherFailures = 0;
-	for (let attempt = 1; ; attempt++) {
-		let response: IN8nHttpFullResponse | undefined;
-		let networkError: string | undefined;
-		let networkCode: string | undefined;
-		// A stopped batch sends nothing more: checked before and after waiting for the request budget.
+	const policy = new RetryPolicy(retryRulesFor(options));
+	for (;;) {
+		// A stopped batch sends nothing more.
 		if (signal?.aborted) throw stoppedError(this, options.itemIndex);
-		const attemptDone = options.beforeAttempt ? await options.beforeAttempt() : undefined;
-		try {
-			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
-			const request: IHttpRequestOptions = {
-				method: options.method,
-				url: `${credentials.baseUrl}${options.path}`,
-				json: true,
-				headers: { Accept: 'application/json' },
-				timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-			};
-			// No abortSignal of ours: n8n's authenticated request helper replaces it with the execution's
-			// cancel signal (n8n-core 2.41). A request already on its way therefore finishes after our own
-			// stop, which is what a submit needs (cut off, it could create a job whose ID nobody sees).
-			if (options.body !== undefined) request.body = options.body;
-			if (options.rawBody) {
-				const raw = await options.rawBody();
-				request.body = raw.body as IHttpRequestOptions['body'];
-				request.headers = { ...request.headers, ...raw.headers };
-				request.json = false;
-			}
-			try {
-				response = (await this.helpers.httpRequestWithAuthentication.call(
-					this,
-					CREDENTIAL_TYPE,
-					request,
-				)) as IN8nHttpFullResponse;
-			} catch (error) {
-				if (signal?.aborted) throw stoppedError(this, options.itemIndex);
-				const described = describeNetworkError(error);
-				networkError = redactSecrets(described.text, secrets);
-				networkCode = described.code;
-				if (networkError.includes(API_KEY_FORMAT_MESSAGE)) {
-					throw new NodeOperationError(this.getNode(), API_KEY_FORMAT_MESSAGE, { itemIndex: options.itemIndex });
-				}
-			}
-		} finally {
-			// Also when building the body failed: the budget slot must never stay "in flight".
-			if (attemptDone) attemptDone();
+		const attempt = await sendAttempt.call(this, options, credentials, signal);
+		if (attempt.ok) return attempt.body;
+		const decision = policy.next(
+			attempt.status !== undefined ? { status: attempt.status, retryAfterMs: attempt.retryAfterMs } : { networkCode: attempt.networkCode, networkText: attempt.networkError },
+		);
+		if (decision.retry) {
+			if (attempt.status === 429) options.onRateLimited?.(attempt.retryAfterMs, attempt.serverMessage);
+			await sleepUnlessCancelled(decision.delayMs, signal);
+			continue;
 		}
-
-		let delayMs: number;
-		if (response) {
-			const status = response.statusCode;
-			const body = parseBody(response.body);
-			if (status >= 200 && status < 300) return body as IDataObject;
-			const serverMessage = serverErrorText(body);
-			if (!isRetryableStatus(status)) throw fail({ status, serverMessage, attempts: attempt });
-			if (options.idempotent === false && (status === 502 || status === 504)) {
-				// A gateway error after the request reached the gateway: the job may exist upstream.
-				throw fail({ status, serverMessage, attempts: attempt, mayHaveCreatedJob: true });
+		const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+		const failure: ApiFailure = {
+			method: options.method,
+			path: options.path,
+			attempts: policy.attempts,
+			mayHaveCreatedJob: decision.mayHaveCreatedJob,
+			retrySummary:
+				policy.attempts > 1
+					? `${policy.attempts} attempts over ${seconds} s` +
+						(policy.retryAfterHonoured ? `, honouring Retry-After ${policy.retryAfterHonoured} time(s)` : ', with exponential backoff')
+					: undefined,
+		};
+		if (attempt.status !== undefined) {
+			failure.status = attempt.status;
+			failure.serverMessage = attempt.serverMessage;
+			const tooLong = decision.retryAfterTooLong;
+			if (tooLong) {
+				const asked = `the server asked to wait ${Math.round(tooLong.askedMs / 1000)} s (Retry-After), longer than ${tooLong.bound}`;
+				failure.serverMessage = `${attempt.serverMessage ? `${attempt.serverMessage}; ` : ''}${asked}`;
 			}
-			if (status === 429 ? Date.now() >= patienceUntil : ++otherFailures >= maxAttempts) {
-				throw fail({ status, serverMessage, attempts: attempt });
-			}
-			const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
-			const patienceLeftMs = status === 429 ? patienceUntil - Date.now() : Infinity;
-			if (retryAfter !== undefined && (retryAfter > MAX_RETRY_AFTER_MS || retryAfter > patienceLeftMs)) {
-				const limit = retryAfter > MAX_RETRY_AFTER_MS ? `the ${MAX_RETRY_AFTER_MS / 60_000} minutes this node waits at most` : `the ${Math.max(0, Math.round(patienceLeftMs / 1000))} s this item may still wait`;
-				throw fail({
-					status,
-					serverMessage: `${serverMessage ? `${serverMessage}; ` : ''}the server asked to wait ${Math.round(retryAfter / 1000)} s (Retry-After), longer than ${limit}`,
-					attempts: attempt,
-				});
-			}
-			if (status === 429) options.onRateLimited?.(retryAfter, serverMessage);
-			if (retryAfter !== undefined) retryAfterHonoured++;
-			delayMs =
-				retryAfter ??
-				backoffDelay(Math.min(attempt - 1, 10), options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, options.retryCapMs ?? DEFAULT_RETRY_CAP_MS);
 		} else {
-			const provablyNotSent = NOT_SENT_CODES.some((code) => code === networkCode || networkError?.includes(code));
-			if (options.idempotent === false && !provablyNotSent) {
-				throw fail({ networkError, networkCode, attempts: attempt, mayHaveCreatedJob: true });
-			}
-			if (++otherFailures >= maxAttempts) throw fail({ networkError, networkCode, attempts: attempt });
-			delayMs = backoffDelay(
-				otherFailures - 1,
-				options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
-				options.retryCapMs ?? DEFAULT_RETRY_CAP_MS,
-			);
+			failure.networkError = attempt.networkError;
+			failure.networkCode = attempt.networkCode;
 		}
-		await sleepUnlessCancelled(delayMs, signal);
+		throw toNodeApiError(this.getNode(), failure, [credentials.apiKey, credentials.webhookSecret], options.itemIndex);
 	}
 }
