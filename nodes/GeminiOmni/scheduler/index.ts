@@ -14,7 +14,7 @@ import { isFinished, normalizeJob } from '../helpers/job';
 import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
 import { onAbort } from '../transport/abort';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
-import { JobGate, limitsForKey } from './limits';
+import { JobGate, JobSlot, limitsForKey } from './limits';
 import { JobPoller, JobWaitTimeoutError } from './poller';
 
 /** Downloads a batch streams at the same time. */
@@ -92,17 +92,30 @@ export interface BatchResult {
 	acceptedJobs: AcceptedJob[];
 }
 
+/** What every step of an item needs: the node's context and the batch's shared pieces. */
+interface Batch {
+	ctx: IExecuteFunctions;
+	requestOptions: SharedRequestOptions;
+	poller: JobPoller;
+	/** This node's Max Concurrent Jobs, and the key's plan limit shared by the whole process. */
+	local: JobGate;
+	shared: JobGate;
+	downloads: JobGate;
+	signal: AbortSignal;
+}
+
+/**
+ * Runs every item's job inside the plan's limits. The pieces (request budget, job gates, poll loop,
+ * retry policy in the transport) each live in their own file; this is where they are put together.
+ */
 export async function runJobBatch(
 	this: IExecuteFunctions,
 	requests: Array<JobRequest | Error>,
 	options: BatchOptions,
 ): Promise<BatchResult> {
 	const credentials = await getApiCredentials.call(this, 0);
-	const shared = limitsForKey(credentials.apiKey, credentials.plan);
-	const planConcurrent = shared.budget.limits.concurrent;
-	const local = new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent)));
-	// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.
-	const downloads = new JobGate(MAX_PARALLEL_DOWNLOADS);
+	const keyLimits = limitsForKey(credentials.apiKey, credentials.plan);
+	const planConcurrent = keyLimits.budget.limits.concurrent;
 
 	// One signal for the whole batch: the execution's cancel, or our own stop after a first error.
 	const stop = new AbortController();
@@ -113,153 +126,33 @@ export async function runJobBatch(
 	const requestOptions: SharedRequestOptions = {
 		credentials,
 		signal,
-		beforeAttempt: async () => await shared.budget.acquire(signal),
+		beforeAttempt: async () => await keyLimits.budget.acquire(signal),
 		onRateLimited: (retryAfterMs, serverMessage) => {
-			if (retryAfterMs) shared.budget.pauseFor(retryAfterMs);
+			if (retryAfterMs) keyLimits.budget.pauseFor(retryAfterMs);
 			// Another workflow or machine holds a job slot of this key: hold one back until its Retry-After.
-			if (/concurrent/i.test(serverMessage ?? '')) shared.gate.holdBackOneSlot(Date.now() + (retryAfterMs ?? 5_000));
+			if (/concurrent/i.test(serverMessage ?? '')) keyLimits.gate.holdBackOneSlot(Date.now() + (retryAfterMs ?? 5_000));
 		},
 	};
-
-	const poller = new JobPoller(
-		async (jobId, deadline) =>
-			normalizeJob(
-				await apiRequest.call(this, {
-					...requestOptions,
-					method: 'GET',
-					path: `/api/v1/jobs/${encodeURIComponent(jobId)}`,
-					// A 429 may delay a check only as long as the item still waits (and a little past the
-					// deadline, for the last check that lands on it).
-					rateLimitPatienceMs: Math.max(5_000, deadline - Date.now()),
-				}),
-			),
+	const batch: Batch = {
+		ctx: this,
+		requestOptions,
 		signal,
-	);
-
-	const runItem = async (request: JobRequest, itemIndex: number): Promise<ItemOutcome> => {
-		const context: IDataObject = {};
-		if (request.body?.model) context.model = request.body.model;
-		let holdsSlot = false;
-		const release = () => {
-			if (!holdsSlot) return;
-			holdsSlot = false;
-			local.leave();
-			shared.gate.leave();
-		};
-		const takeSlot = async (itemIndex: number) => {
-			await local.enter(signal);
-			const entered = await shared.gate.enter(signal).then(
-				() => true,
-				() => false,
-			);
-			if (!entered) {
-				local.leave();
-				throw new NodeOperationError(this.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
-			}
-			holdsSlot = true;
-		};
-		try {
-			if (request.run) return { ok: true, result: await request.run({ ...requestOptions, itemIndex }) };
-			let job: Job;
-			if (request.jobId) {
-				context.jobId = request.jobId;
-				job = normalizeJob(
-					await apiRequest.call(this, {
-						...requestOptions,
-						method: 'GET',
-						path: `/api/v1/jobs/${encodeURIComponent(request.jobId)}`,
-						itemIndex,
-					}),
-				);
-			} else {
-				const body = { ...(request.body ?? {}) };
-				// Every submit takes a job slot, waiting or not: the server counts the job until it is done,
-				// and a submit past the plan's limit would only earn a 429. The item's files are uploaded
-				// inside its slot, just before its submit, so a batch's first job does not wait for every
-				// upload of the batch.
-				await takeSlot(itemIndex);
-				for (const upload of request.uploads ?? []) {
-					const file = await uploadBinary.call(this, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
-					body[upload.field] = file.url;
-				}
-				const accepted = await apiRequest.call(this, {
-					...requestOptions,
-					method: 'POST',
-					path: '/api/v1/generate',
-					body,
-					itemIndex,
-					idempotent: false,
-				});
-				job = normalizeJob({ model: body.model, ...accepted });
-				context.jobId = job.jobId;
-				if (job.creditCost !== undefined) context.creditCost = job.creditCost;
-			}
-			context.status = job.status;
-
-			if (request.maxWaitMs !== undefined && !isFinished(job)) {
-				job = await poller.waitForJob(job, request.maxWaitMs).catch((error: Error) => {
-					// The item's error reports the job's last known status, not the accepted one.
-					if (error instanceof JobWaitTimeoutError) context.status = error.job.status;
-					return Promise.reject(error);
-				});
-				context.status = job.status;
-			}
-			// Known from here on, so a failure later (download, stop) still reports where the file is.
-			if (job.outputUrl) context.outputUrl = job.outputUrl;
-			if (request.maxWaitMs === undefined && holdsSlot && !isFinished(job)) {
-				// Not waiting here (wait off, or a callback wait that pauses the execution): keep the slot
-				// for the job's estimated run time, so the next submits of this key do not hit the
-				// concurrent-job limit. If the job overruns, the server's 429 and Retry-After cover it.
-				holdsSlot = false;
-				const until = Date.now() + Math.max(0, Number(job.estimatedSeconds ?? 0) * 1000);
-				local.keepSlotUntil(until);
-				shared.gate.keepSlotUntil(until);
-			}
-			release();
-
-			if (job.status === 'failed') {
-				throw new NodeOperationError(
-					this.getNode(),
-					`Job ${job.jobId} failed: ${job.error ?? 'no reason given'}. No credits were consumed for a failed job.`,
-					{ itemIndex },
-				);
-			}
-			const result: JobResult = { json: { ...job } };
-			if (request.download) {
-				if (job.status !== 'done') {
-					throw new NodeOperationError(
-						this.getNode(),
-						`Job ${job.jobId} is "${job.status}", so it has no output to download yet. Use Job → Wait to wait for it.`,
-						{ itemIndex },
-					);
-				}
-				await downloads.enter(signal);
-				try {
-					const binary = await downloadJobOutput.call(this, job, itemIndex, request.download, signal);
-					result.binary = { [request.download.binaryPropertyName]: binary };
-				} finally {
-					downloads.leave();
-				}
-			}
-			return { ok: true, result };
-		} catch (error) {
-			release();
-			return { ok: false, error: new ItemJobError(error as Error, context) };
-		}
+		poller: new JobPoller(async (jobId, deadline) => await checkJob(batch, jobId, deadline), signal),
+		local: new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent))),
+		shared: keyLimits.gate,
+		// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.
+		downloads: new JobGate(MAX_PARALLEL_DOWNLOADS),
 	};
 
 	let firstFailure: number | undefined;
 	const outcomes = await Promise.all(
 		requests.map(async (request, itemIndex): Promise<ItemOutcome> => {
-			if (request instanceof Error) {
-				firstFailure ??= itemIndex;
-				if (options.stopOnFirstError) stop.abort();
-				return { ok: false, error: new ItemJobError(request, {}) };
-			}
-			const outcome = await runItem(request, itemIndex);
+			const outcome: ItemOutcome =
+				request instanceof Error ? { ok: false, error: new ItemJobError(request, {}) } : await runItem(batch, request, itemIndex);
 			if (!outcome.ok) {
 				// The first real failure is the one reported; later ones are the stop it caused.
-				if (firstFailure === undefined && !(signal.aborted && !executionSignal?.aborted)) firstFailure = itemIndex;
+				const causedByStop = signal.aborted && !executionSignal?.aborted && !(request instanceof Error);
+				if (firstFailure === undefined && !causedByStop) firstFailure = itemIndex;
 				if (options.stopOnFirstError) stop.abort();
 			}
 			return outcome;
@@ -276,6 +169,122 @@ export async function runJobBatch(
 		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs)}`);
 	}
 	return { outcomes, firstFailure, acceptedJobs };
+}
+
+/**
+ * One item, step by step: get its job (submit, or look up an existing one), wait if asked, give the
+ * slot back (or keep it for a job left running), then the result and its download. `context` gathers
+ * what is known of the job as it goes, so a failure at any step still names the job.
+ */
+async function runItem(batch: Batch, request: JobRequest, itemIndex: number): Promise<ItemOutcome> {
+	const context: IDataObject = {};
+	if (request.body?.model) context.model = request.body.model;
+	const slot = new JobSlot(batch.local, batch.shared);
+	try {
+		if (request.run) return { ok: true, result: await request.run({ ...batch.requestOptions, itemIndex }) };
+		let job = request.jobId ? await lookUpJob(batch, request.jobId, itemIndex, context) : await submitJob(batch, request, itemIndex, slot, context);
+		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context);
+		// Known from here on, so a failure later (download, stop) still reports where the file is.
+		if (job.outputUrl) context.outputUrl = job.outputUrl;
+		if (request.maxWaitMs === undefined && !isFinished(job)) {
+			// Not waiting here (Wait off, or a callback wait that pauses the execution): the job keeps its
+			// slot for its estimated run time, so the next submits of this key do not hit the concurrent-job
+			// limit. If the job overruns, the server's 429 and Retry-After cover it.
+			slot.keepUntil(Date.now() + Math.max(0, Number(job.estimatedSeconds ?? 0) * 1000));
+		}
+		slot.release();
+		return { ok: true, result: await resultOf(batch, job, request, itemIndex) };
+	} catch (error) {
+		slot.release();
+		return { ok: false, error: new ItemJobError(error as Error, context) };
+	}
+}
+
+/**
+ * Every submit takes a job slot, waiting or not: the server counts the job until it is done, and a
+ * submit past the plan's limit would only earn a 429. The item's files are uploaded inside its slot,
+ * just before its submit, so a batch's first job does not wait for every upload of the batch.
+ */
+async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, slot: JobSlot, context: IDataObject): Promise<Job> {
+	const { ctx, requestOptions } = batch;
+	try {
+		await slot.take(batch.signal);
+	} catch {
+		throw new NodeOperationError(ctx.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
+	}
+	const body = { ...(request.body ?? {}) };
+	for (const upload of request.uploads ?? []) {
+		const file = await uploadBinary.call(ctx, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
+		body[upload.field] = file.url;
+	}
+	const accepted = await apiRequest.call(ctx, { ...requestOptions, method: 'POST', path: '/api/v1/generate', body, itemIndex, idempotent: false });
+	const job = normalizeJob({ model: body.model, ...accepted });
+	context.jobId = job.jobId;
+	context.status = job.status;
+	if (job.creditCost !== undefined) context.creditCost = job.creditCost;
+	return job;
+}
+
+/** Job → Get / Wait / Download Output: a job submitted elsewhere. */
+async function lookUpJob(batch: Batch, jobId: string, itemIndex: number, context: IDataObject): Promise<Job> {
+	context.jobId = jobId;
+	const job = normalizeJob(
+		await apiRequest.call(batch.ctx, { ...batch.requestOptions, method: 'GET', path: `/api/v1/jobs/${encodeURIComponent(jobId)}`, itemIndex }),
+	);
+	context.status = job.status;
+	return job;
+}
+
+/** One check of the shared poll loop. */
+async function checkJob(batch: Batch, jobId: string, deadline: number): Promise<Job> {
+	return normalizeJob(
+		await apiRequest.call(batch.ctx, {
+			...batch.requestOptions,
+			method: 'GET',
+			path: `/api/v1/jobs/${encodeURIComponent(jobId)}`,
+			// A 429 may delay a check only as long as the item still waits (and a little past the
+			// deadline, for the last check that lands on it).
+			rateLimitPatienceMs: Math.max(5_000, deadline - Date.now()),
+		}),
+	);
+}
+
+async function waitForJob(batch: Batch, job: Job, maxWaitMs: number, context: IDataObject): Promise<Job> {
+	const finished = await batch.poller.waitForJob(job, maxWaitMs).catch(async (error: Error) => {
+		// The item's error reports the job's last known status, not the accepted one.
+		const lastSeen = batch.poller.lastSeen(job.jobId) ?? (error instanceof JobWaitTimeoutError ? error.job : undefined);
+		if (lastSeen) context.status = lastSeen.status;
+		return await Promise.reject(error);
+	});
+	context.status = finished.status;
+	return finished;
+}
+
+/** A finished (or accepted) job as the item's result: a failed job is the item's error. */
+async function resultOf(batch: Batch, job: Job, request: JobRequest, itemIndex: number): Promise<JobResult> {
+	const { ctx } = batch;
+	if (job.status === 'failed') {
+		throw new NodeOperationError(ctx.getNode(), `Job ${job.jobId} failed: ${job.error ?? 'no reason given'}. No credits were consumed for a failed job.`, {
+			itemIndex,
+		});
+	}
+	const result: JobResult = { json: { ...job } };
+	if (!request.download) return result;
+	if (job.status !== 'done') {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Job ${job.jobId} is "${job.status}", so it has no output to download yet. Use Job → Wait to wait for it.`,
+			{ itemIndex },
+		);
+	}
+	await batch.downloads.enter(batch.signal);
+	try {
+		const binary = await downloadJobOutput.call(ctx, job, itemIndex, request.download, batch.signal);
+		result.binary = { [request.download.binaryPropertyName]: binary };
+	} finally {
+		batch.downloads.leave();
+	}
+	return result;
 }
 
 function acceptedJobOf(outcome: ItemOutcome, itemIndex: number): AcceptedJob[] {

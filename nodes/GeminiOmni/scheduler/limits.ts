@@ -245,6 +245,47 @@ export class JobGate {
 	}
 }
 
+/**
+ * An item's place in both gates: this node's Max Concurrent Jobs and the key's plan limit. Taken in
+ * that order, given back once (release is safe to call again), or kept for a job left running.
+ */
+export class JobSlot {
+	private held = false;
+
+	constructor(
+		private readonly local: JobGate,
+		private readonly shared: JobGate,
+	) {}
+
+	async take(signal?: AbortSignal): Promise<void> {
+		await this.local.enter(signal);
+		const entered = await this.shared.enter(signal).then(
+			() => true,
+			() => false,
+		);
+		if (!entered) {
+			this.local.leave();
+			throw new ExecutionCancelledError();
+		}
+		this.held = true;
+	}
+
+	release(): void {
+		if (!this.held) return;
+		this.held = false;
+		this.local.leave();
+		this.shared.leave();
+	}
+
+	/** Gives the slot up now, but both gates count it as taken until `time`. */
+	keepUntil(time: number): void {
+		if (!this.held) return;
+		this.held = false;
+		this.local.keepSlotUntil(time);
+		this.shared.keepSlotUntil(time);
+	}
+}
+
 interface KeyLimits {
 	budget: RequestBudget;
 	gate: JobGate;

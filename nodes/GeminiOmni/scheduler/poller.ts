@@ -64,6 +64,9 @@ interface Waiter {
 
 export class JobPoller {
 	private readonly waiters = new Set<Waiter>();
+	// The last answer for each job, kept after its waiter ended: a stopped or failed wait still reports
+	// where its job stood.
+	private readonly lastJobs = new Map<string, Job>();
 	private wake: (() => void) | undefined;
 	private running = false;
 
@@ -73,6 +76,11 @@ export class JobPoller {
 		private readonly signal?: AbortSignal,
 		private readonly schedule = DEFAULT_POLL_SCHEDULE,
 	) {}
+
+	/** The job as the last check saw it (undefined before its first check). */
+	lastSeen(jobId: string): Job | undefined {
+		return this.lastJobs.get(jobId);
+	}
 
 	/** Resolves with the finished job (done or failed), or rejects at the deadline or on cancel. */
 	async waitForJob(accepted: Job, maxWaitMs: number): Promise<Job> {
@@ -150,6 +158,7 @@ export class JobPoller {
 		}
 		waiter.checksDone++;
 		waiter.lastJob = job;
+		this.lastJobs.set(job.jobId, job);
 		const now = Date.now();
 		if (isFinished(job)) {
 			this.waiters.delete(waiter);
