@@ -50,6 +50,19 @@ describe('a failure late in a batch (Continue On Fail off)', () => {
 		}
 		expect(description(error)).toMatch(/do not re-run the batch/);
 	});
+
+	it('a job still running is listed with the status its last check saw, not the one it was accepted with', async () => {
+		const prompts = ['late [sim:seconds=300] [sim:fail=Late failure]', 'long [sim:seconds=100] [sim:overrun=10]'];
+		const { error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ credential: freshCredential(), items: prompts.map((p) => ({ p })), timeoutMs: 30_000 },
+		);
+		const [, long] = generates();
+		// Checked once at its estimate (1 s here) and seen generating, before item 0 failed at 3 s.
+		expect(logOf(sim, { method: 'GET', path: `/api/v1/jobs/${long.jobId}` }).length).toBeGreaterThanOrEqual(1);
+		expect(description(error)).toContain(`${long.jobId} (item 1): generating`);
+	});
 });
 
 describe('a stopped batch sends nothing more', () => {
@@ -189,6 +202,20 @@ describe('downloads follow the API’s retry rules', () => {
 		expect(downloads[1].at - downloads[0].at).toBeGreaterThanOrEqual(2_900);
 		expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3_000);
 	}, 30_000);
+});
+
+describe('a storage Retry-After longer than the node waits', () => {
+	it('fails the download at once, saying how long the storage asked for', async () => {
+		sim.injectFault({ method: 'GET', path: '/r2/omni/', status: 503, retryAfter: '86400', body: { error: 'Storage busy' } });
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: 'x [sim:seconds=2]' },
+			{ credential: freshCredential(), timeoutMs: 10_000 },
+		);
+		expect(status).toBe('error');
+		expect(error?.message).toMatch(/failed with HTTP 503: the storage asked to wait 86400 s \(Retry-After\), longer than the 10 minutes this node waits at most/);
+		expect(logOf(sim, { kind: 'storage' })).toHaveLength(1);
+	});
 });
 
 describe('batch downloads are bounded', () => {
