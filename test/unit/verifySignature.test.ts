@@ -3,6 +3,7 @@
  *   printf '%s' '<body>' | openssl dgst -sha256 -hmac '<secret>'
  * (not with the verifier or node:crypto), so a wrong algorithm or encoding cannot pass.
  */
+import { deliveryAge } from '../../nodes/GeminiOmniTrigger/deliveries';
 import { parseJobEvent, verifySignature } from '../../nodes/GeminiOmni/webhooks/verifySignature';
 
 const completedBody =
@@ -66,6 +67,15 @@ describe('parseJobEvent', () => {
 
 	it('keeps a failed event’s error', () => {
 		expect(parseJobEvent(Buffer.from(failedBody))).toMatchObject({ event: 'job.failed', status: 'failed', creditCost: 0, error: 'Content policy: prompt contains restricted subject matter' });
+	});
+
+	it('reads a numeric timestamp (epoch seconds or milliseconds), so the replay window still applies', () => {
+		const at = Date.parse('2026-05-15T14:23:00Z');
+		for (const timestamp of [at / 1000, at]) {
+			const event = parseJobEvent(Buffer.from(JSON.stringify({ event: 'job.completed', jobId: 'job_1', timestamp })));
+			expect(event?.timestamp).toBe('2026-05-15T14:23:00.000Z');
+			expect(deliveryAge(event?.timestamp, at + 2 * 3_600_000)).toBe('tooOld');
+		}
 	});
 
 	it.each([['not json'], ['[]'], ['{"event":"job.completed"}'], ['{"jobId":"job_1"}']])('refuses %s', (body) => {

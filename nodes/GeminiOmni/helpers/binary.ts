@@ -67,7 +67,7 @@ export async function assertUploadable(
 	if (!accepted.mimeTypes.includes(mimeType)) {
 		throw new NodeOperationError(
 			this.getNode(),
-			`The file in binary property "${propertyName}" is ${mimeType || 'of unknown type'}, but this field needs a ${accepted.label}`,
+			`The file in input binary field "${propertyName}" is ${mimeType || 'of unknown type'}, but this field needs a ${accepted.label}`,
 			{ itemIndex, description: `Accepted types: ${accepted.mimeTypes.join(', ')}` },
 		);
 	}
@@ -76,19 +76,19 @@ export async function assertUploadable(
 	if (size !== undefined && size > accepted.maxBytes) {
 		throw new NodeOperationError(
 			this.getNode(),
-			`The file in binary property "${propertyName}" is ${(size / 1048576).toFixed(1)} MiB; the limit for a ${accepted.label} is ${accepted.maxBytes / 1048576} MiB`,
+			`The file in input binary field "${propertyName}" is ${(size / 1048576).toFixed(1)} MiB; the limit for a ${accepted.label} is ${accepted.maxBytes / 1048576} MiB`,
 			{ itemIndex },
 		);
 	}
 	if (size === 0) {
-		throw new NodeOperationError(this.getNode(), `The file in binary property "${propertyName}" is empty`, { itemIndex });
+		throw new NodeOperationError(this.getNode(), `The file in input binary field "${propertyName}" is empty`, { itemIndex });
 	}
 	// The declared type is only a label (a PDF renamed photo.jpg says image/jpeg): the content decides.
 	const sniffed = sniffMediaType(await firstBytes.call(this, binary));
 	if (!sniffed || !accepted.mimeTypes.includes(sniffed)) {
 		throw new NodeOperationError(
 			this.getNode(),
-			`The file in binary property "${propertyName}"${binary.fileName ? ` (${binary.fileName})` : ''} is labelled ${mimeType}, but its content is not a ${accepted.label}`,
+			`The file in input binary field "${propertyName}"${binary.fileName ? ` (${binary.fileName})` : ''} is labelled ${mimeType}, but its content is not a ${accepted.label}`,
 			{ itemIndex, description: `Its first bytes are ${sniffed ? `those of ${sniffed}` : 'not those of any accepted type'}. Nothing was uploaded.` },
 		);
 	}

@@ -61,6 +61,17 @@ export interface JobEvent extends IDataObject {
 	timestamp?: string;
 }
 
+/**
+ * The event's time as an ISO string. The contract sends ISO 8601; a sender that puts epoch seconds or
+ * milliseconds there is read too, so the replay window still applies to its events.
+ */
+function readTimestamp(value: unknown): string | undefined {
+	if (typeof value === 'string') return value;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
+	// Below 10^11 it can only be seconds (10^11 ms is 1973; 10^11 s is the year 5138).
+	return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+}
+
 /** Parses a verified body into the normalised event; undefined when it is not a job event. */
 export function parseJobEvent(rawBody: Buffer): JobEvent | undefined {
 	let body: IDataObject;
@@ -79,7 +90,7 @@ export function parseJobEvent(rawBody: Buffer): JobEvent | undefined {
 		outputUrl: typeof body.outputUrl === 'string' ? body.outputUrl : undefined,
 		expiresAt: undefined,
 		error: typeof body.error === 'string' ? body.error : undefined,
-		timestamp: typeof body.timestamp === 'string' ? body.timestamp : undefined,
+		timestamp: readTimestamp(body.timestamp),
 	};
 	const finished = Date.parse(event.timestamp ?? '');
 	if (event.outputUrl && !Number.isNaN(finished)) event.expiresAt = new Date(finished + OUTPUT_URL_LIFETIME_MS).toISOString();
