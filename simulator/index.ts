@@ -1,5 +1,5 @@
 /**
- * Local stand-in for the Gemini Omni REST API, written from /work/shared/API-CONTRACT.md.
+ * Local stand-in for the Gemini Omni REST API, written from ../shared/API-CONTRACT.md.
  * Node built-ins only. See README.md beside this file for directives, costs and admin routes.
  */
 import { SimulatorServer } from './server';

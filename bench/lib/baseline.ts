@@ -1,6 +1,6 @@
 /**
  * The baseline: the naive integration the vendor's developer guide shows
- * (/work/shared/seed/gemini-omni-developer-guide.txt §3 pollJob, §5 submitWithRetry, §7 generateVideo,
+ * (../shared/seed/gemini-omni-developer-guide.txt §3 pollJob, §5 submitWithRetry, §7 generateVideo,
  * §8 bulkGenerate, §6 ingest via arrayBuffer), written by us from that text with Node's fetch. Every
  * duration is multiplied by the simulator's time scale, nothing else is changed:
  *  - submit with submitWithRetry: 3 retries after 1 s, 2 s, 4 s; retries 429 and 5xx, ignores Retry-After;

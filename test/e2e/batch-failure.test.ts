@@ -6,9 +6,8 @@
  */
 import { startSimulator, type Simulator } from '../../simulator';
 import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import { geminiOmniStep, webhookWorkflow, type CredentialReference } from '../../scripts/lib/workflows';
-import { GEMINI_OMNI_CREDENTIAL_TYPE } from '../../scripts/lib/workflows';
-import { generateRequests, sleep } from './support';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
+import { generateRequests, promptBatchWorkflow, sleep } from './support';
 
 jest.setTimeout(420_000);
 
@@ -33,20 +32,7 @@ afterAll(async () => {
 });
 
 async function batchWorkflow(path: string): Promise<string> {
-	const workflow = webhookWorkflow({
-		name: `e2e ${path}`,
-		path,
-		response: { mode: 'onReceived' },
-		steps: [
-			{
-				name: 'Rows',
-				type: 'n8n-nodes-base.code',
-				typeVersion: 2,
-				parameters: { jsCode: 'return $input.first().json.body.prompts.map((p) => ({ json: { p } }));' },
-			},
-			geminiOmniStep({ name: 'Batch', credential, parameters: { resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '720p' } }),
-		],
-	});
+	const workflow = promptBatchWorkflow({ name: `e2e ${path}`, path, credential });
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	return workflowId;

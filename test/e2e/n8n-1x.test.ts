@@ -6,8 +6,8 @@
  */
 import { startSimulator, type Simulator } from '../../simulator';
 import { N8N_1X_VERSION, startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference } from '../../scripts/lib/workflows';
-import { generateRequests } from './support';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
+import { generateRequests, promptBatchWorkflow } from './support';
 
 jest.setTimeout(480_000);
 
@@ -38,20 +38,7 @@ it('runs on n8n 1.x under Node 20', async () => {
 });
 
 it('a 100-item batch completes with every output, and Node 20 prints no MaxListenersExceededWarning', async () => {
-	const workflow = webhookWorkflow({
-		name: 'e2e 1.x batch of 100',
-		path: 'e2e-1x-batch',
-		response: { mode: 'onReceived' },
-		steps: [
-			{
-				name: 'Rows',
-				type: 'n8n-nodes-base.code',
-				typeVersion: 2,
-				parameters: { jsCode: 'return $input.first().json.body.prompts.map((p) => ({ json: { p } }));' },
-			},
-			geminiOmniStep({ name: 'Batch', credential, parameters: { resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '720p' } }),
-		],
-	});
+	const workflow = promptBatchWorkflow({ name: 'e2e 1.x batch of 100', path: 'e2e-1x-batch', credential });
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	sim.clearLog();

@@ -91,10 +91,11 @@ export async function waitForSimulatorJob(sim: Simulator, jobId: string, timeout
 export async function submitJobToSimulator(
 	sim: Simulator,
 	body: Record<string, unknown>,
+	apiKey = sim.keys.pro,
 ): Promise<{ jobId: string; status: string }> {
 	const response = await fetch(`${sim.url}/api/v1/generate`, {
 		method: 'POST',
-		headers: { authorization: `Bearer ${sim.keys.pro}`, 'content-type': 'application/json' },
+		headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
 		body: JSON.stringify(body),
 	});
 	const created = (await response.json()) as { jobId?: string; status?: string; error?: string };
@@ -145,6 +146,47 @@ export function callbackTextToVideoWorkflow(options: {
 				},
 			}),
 			{ name: options.afterName, type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} },
+		],
+	});
+}
+
+/**
+ * Waits until n8n serves a trigger's production URL. n8n 2.41.1 activates in the background (its
+ * publication service), and after a restart re-registers active workflows while it starts, so the URL
+ * answers 404 for a moment. The probe is an unsigned POST of no event, which starts nothing (the
+ * trigger tests check what such a request is answered).
+ */
+export async function waitUntilTriggerListens(sim: Simulator, url: string, timeoutMs = 20_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const { status } = await sim.sendSignedWebhook(url, '{}', { signature: null });
+		if (status !== 404) return;
+		if (Date.now() > deadline) throw new Error(`${url} still 404 after ${timeoutMs} ms`);
+		await sleep(200);
+	}
+}
+
+/**
+ * Webhook (answers on receipt) → Code node turning `body.prompts` into one item each → Gemini Omni
+ * Text to Video named "Batch": a batch of any size from one HTTP call.
+ */
+export function promptBatchWorkflow(options: { name: string; path: string; credential: CredentialReference }): WorkflowInput {
+	return webhookWorkflow({
+		name: options.name,
+		path: options.path,
+		response: { mode: 'onReceived' },
+		steps: [
+			{
+				name: 'Rows',
+				type: 'n8n-nodes-base.code',
+				typeVersion: 2,
+				parameters: { jsCode: 'return $input.first().json.body.prompts.map((p) => ({ json: { p } }));' },
+			},
+			geminiOmniStep({
+				name: 'Batch',
+				credential: options.credential,
+				parameters: { resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '720p' },
+			}),
 		],
 	});
 }

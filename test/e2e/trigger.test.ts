@@ -13,7 +13,7 @@ import {
 	triggerWebhookPath,
 	type CredentialReference,
 } from '../../scripts/lib/workflows';
-import { createSimulatorCredential, executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob } from './support';
+import { createSimulatorCredential, executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob, waitUntilTriggerListens } from './support';
 
 jest.setTimeout(120_000);
 
@@ -35,27 +35,12 @@ let both: ActiveTrigger;
 /** Only job.completed selected. */
 let completedOnly: ActiveTrigger;
 
-/**
- * Waits until n8n serves the trigger's production URL. n8n 2.41.1 activates in the background (its
- * publication service), so the URL answers 404 for a moment after the activate call. The probe is an
- * unsigned POST of no event, which starts nothing (the signature tests below check what it is answered).
- */
-async function waitUntilRegistered(url: string, timeoutMs = 20_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const { status } = await sim.sendSignedWebhook(url, '{}', { signature: null });
-		if (status !== 404) return;
-		if (Date.now() > deadline) throw new Error(`${url} still 404 after ${timeoutMs} ms`);
-		await sleep(200);
-	}
-}
-
 async function activeTrigger(name: string, events: Array<'job.completed' | 'job.failed'>): Promise<ActiveTrigger> {
 	const { workflow, webhookId, triggerName, afterName } = geminiOmniTriggerWorkflow({ name, credential, events });
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	const url = n8n.webhookUrl(triggerWebhookPath(webhookId));
-	await waitUntilRegistered(url);
+	await waitUntilTriggerListens(sim, url);
 	return { workflowId, url, triggerName, afterName };
 }
 
