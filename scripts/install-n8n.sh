@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a pinned n8n application into a git-ignored cache, once. Runs under the Node on PATH
-# (scripts/toolchain.sh puts Node 24 there for 2.x and Node 20 for 1.x): sqlite3 is built for it.
+# (scripts/toolchain.cjs puts Node 24 there for 2.x and Node 20 for 1.x): sqlite3 is built for it.
 # Flags measured in ../shared/N8N-NOTES.md:
 #  --ignore-scripts: @confluentinc/kafka-javascript would download a binary from outside the registry;
 #  then sqlite3 is rebuilt from its bundled sources (offline);

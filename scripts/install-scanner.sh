@@ -7,7 +7,7 @@
 #    typescript@5.9 installed beside it works;
 #  - pinning that through `overrides` is forbidden by n8n's own package rules (no-overrides-field);
 #  - its eslint plugin needs n8n-workflow resolvable (a peer).
-# Needs Node 24 on PATH (scripts/toolchain.sh puts it there).
+# Needs Node 24 on PATH (scripts/toolchain.cjs puts it there).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCANNER_VERSION=0.32.0

