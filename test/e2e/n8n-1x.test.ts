@@ -1,13 +1,35 @@
 /**
- * The package on n8n 1.x (1.123.81, the newest 1.x), on Node 20 as its users run it: a 100-item batch
- * that submits, polls and downloads every job, with n8n's default in-memory binary data. Node 20
- * prints "MaxListenersExceededWarning: Possible EventTarget memory leak" once more than 10 listeners
- * sit on one abort signal (issue 11.9; Node 24 stays silent), so n8n's own output is read for it.
+ * The package on n8n 1.x (1.123.81, the newest 1.x), on Node 20 as its users run it: the smoke set
+ * behind the README's Compatibility table — the nodes load, Job → Get, Wait Mode "Callback" resumed by
+ * the signed callback, the trigger (a forged delivery refused, the genuine one starting one run) — and
+ * a 100-item batch that submits, polls and downloads every job with n8n's default in-memory binary
+ * data. Node 20 prints "MaxListenersExceededWarning: Possible EventTarget memory leak" once more than
+ * 10 listeners sit on one abort signal (issue 11.9; Node 24 stays silent), so n8n's output is read for it.
  */
+import { createHmac } from 'node:crypto';
+
 import { startSimulator, type Simulator } from '../../simulator';
 import { N8N_1X_VERSION, startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
-import { generateRequests, promptBatchWorkflow } from './support';
+import {
+	GEMINI_OMNI_CREDENTIAL_TYPE,
+	geminiOmniTriggerWorkflow,
+	jobGetStep,
+	nodeOutput,
+	triggerWebhookPath,
+	webhookWorkflow,
+	type CredentialReference,
+} from '../../scripts/lib/workflows';
+import {
+	callbackTextToVideoWorkflow,
+	executionsWithData,
+	generateRequestFor,
+	generateRequests,
+	promptBatchWorkflow,
+	sleep,
+	submitJobToSimulator,
+	waitForSimulatorJob,
+	waitUntilTriggerListens,
+} from './support';
 
 jest.setTimeout(480_000);
 
@@ -16,7 +38,8 @@ let n8n: N8nInstance;
 let credential: CredentialReference;
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.05 });
+	// Jobs run at 1/20 of their time; n8n gets 10 s to answer a delivery, as from the platform.
+	sim = await startSimulator({ timeScale: 0.05, webhookAnswerTimeoutMs: 10_000 });
 	n8n = await startN8n({ n8nVersion: N8N_1X_VERSION });
 	const id = await n8n.createCredential('Gemini Omni (simulator, Premium)', GEMINI_OMNI_CREDENTIAL_TYPE, {
 		apiKey: sim.keys.premium,
@@ -35,6 +58,63 @@ it('runs on n8n 1.x under Node 20', async () => {
 	const version = await n8n.rest<{ versionCli?: string }>('GET', '/settings');
 	expect(version.versionCli).toBe(N8N_1X_VERSION);
 	expect(n8n.logs(2000)).not.toMatch(/Node\.js version .* is currently not supported/);
+});
+
+it('loads both nodes and the credential', async () => {
+	const types = (await n8n.nodeTypes()).map((type) => type.name);
+	expect(types).toEqual(expect.arrayContaining(['n8n-nodes-gemini-omni.geminiOmni', 'n8n-nodes-gemini-omni.geminiOmniTrigger']));
+	expect((await n8n.credentialTypes()).map((type) => type.name)).toContain(GEMINI_OMNI_CREDENTIAL_TYPE);
+});
+
+it('Job → Get returns the job a workflow asks for', async () => {
+	const { jobId } = await submitJobToSimulator(sim, { model: 'gemini-omni-video', prompt: 'a kite [sim:seconds=20]' }, sim.keys.premium);
+	await waitForSimulatorJob(sim, jobId);
+	const workflowId = await n8n.createWorkflow(webhookWorkflow({ name: 'e2e 1.x job get', path: 'e2e-1x-job-get', steps: [jobGetStep(credential)] }));
+	await n8n.activateWorkflow(workflowId);
+	const answer = await n8n.callWebhook<{ jobId: string; status: string; outputUrl: string }>('e2e-1x-job-get', { jobId });
+	expect(answer.status).toBe(200);
+	expect(answer.body).toMatchObject({ jobId, status: 'done', outputUrl: sim.getJob(jobId)?.outputUrl });
+});
+
+it('Wait Mode "Callback": submitted with 1.x’s resume URL, no polling, resumed by the signed callback with the file', async () => {
+	const workflowId = await n8n.createWorkflow(
+		callbackTextToVideoWorkflow({ name: 'e2e 1.x callback', path: 'e2e-1x-callback', credential, nodeName: 'Callback', afterName: 'After', downloadOutput: true }),
+	);
+	await n8n.activateWorkflow(workflowId);
+	sim.clearLog();
+	expect((await n8n.callWebhook('e2e-1x-callback', { prompt: 'a harbour at night [sim:seconds=60]' })).status).toBe(200);
+	const execution = await n8n.waitForExecution(workflowId, { timeoutMs: 60_000 });
+	expect(execution.status).toBe('success');
+	const [item] = nodeOutput(execution, 'After');
+	expect(item.json).toMatchObject({ status: 'done' });
+	expect(item.binary?.data?.mimeType).toBe('video/mp4');
+	// Submitted once, with 1.x's resume URL, and resumed by the job's own callback (no polling).
+	const submit = generateRequestFor(sim, String(item.json.jobId));
+	expect(String(submit.body.callbackUrl)).toMatch(/\/webhook-waiting\/\d+/);
+	expect(generateRequests(sim)).toHaveLength(1);
+	expect(sim.log.filter((entry) => entry.method === 'GET' && entry.kind === 'api')).toHaveLength(0);
+});
+
+it('the trigger: a forged delivery gets 401 and starts nothing; the genuine one starts one run', async () => {
+	const { workflow, webhookId, triggerName } = geminiOmniTriggerWorkflow({ name: 'e2e 1.x trigger', credential, downloadOutput: false });
+	const workflowId = await n8n.createWorkflow(workflow);
+	await n8n.activateWorkflow(workflowId);
+	const url = n8n.webhookUrl(triggerWebhookPath(webhookId));
+	await waitUntilTriggerListens(sim, url);
+	const { jobId } = await submitJobToSimulator(sim, { model: 'gemini-omni-video', prompt: 'a meadow [sim:seconds=20]' }, sim.keys.premium);
+	await waitForSimulatorJob(sim, jobId);
+	const [silent] = await sim.redeliverWebhook(jobId, { url: 'http://127.0.0.1:9/nothing-listens-here' });
+	const forged = await sim.sendSignedWebhook(url, silent.body, { signature: createHmac('sha256', 'not-the-account-secret').update(silent.body).digest('hex') });
+	expect(forged.status).toBe(401);
+	await sleep(1_500);
+	expect(await n8n.listExecutions(workflowId)).toHaveLength(0);
+	const [genuine] = await sim.redeliverWebhook(jobId, { url });
+	expect(genuine.status).toBe(200);
+	await n8n.waitForExecution(workflowId, { timeoutMs: 30_000 });
+	await sim.redeliverWebhook(jobId, { url });
+	await sleep(1_500);
+	const runs = await executionsWithData(n8n, workflowId);
+	expect(runs.map((run) => nodeOutput(run, triggerName)[0]?.json.jobId)).toEqual([jobId]);
 });
 
 it('a 100-item batch completes with every output, and Node 20 prints no MaxListenersExceededWarning', async () => {
