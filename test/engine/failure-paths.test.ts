@@ -66,6 +66,21 @@ describe('a failure late in a batch (Continue On Fail off)', () => {
 });
 
 describe('a stopped batch sends nothing more', () => {
+	it('a download still waiting for the storage’s answer is aborted by the stop, not waited for', async () => {
+		// Item 0's output answers only after a minute; item 1 fails at 2 s and stops the batch.
+		sim.injectFault({ method: 'GET', path: '/r2/omni/', delayMs: 60_000 });
+		const prompts = ['quick [sim:seconds=1]', 'late [sim:seconds=200] [sim:fail=Late failure]'];
+		const { status, error } = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}' },
+			{ credential: freshCredential(), items: prompts.map((p) => ({ p })), timeoutMs: 15_000 },
+		);
+		expect(status).toBe('error');
+		expect(error?.message).toMatch(/failed: Late failure/);
+		const [quick] = generates();
+		expect(description(error)).toContain(`${quick.jobId} (item 0): done, outputUrl`);
+	}, 30_000);
+
 	it('after the first error, an item sleeping out a 429’s Retry-After does not submit, and the error comes at once', async () => {
 		// The first generate to arrive (item 0's) gets a 429 asking for 3 s; item 1 is invalid (400).
 		sim.injectFault({ method: 'POST', path: '/api/v1/generate', status: 429, retryAfter: '3', body: { error: 'Rate limit exceeded' } });
