@@ -65,6 +65,8 @@ function quietStep(title, logName, command, args, env, shell = false) {
 	if (result.status !== 0) {
 		const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
 		process.stderr.write(`${tail}\n`);
+		// The command could not even start (e.g. no bash on Windows): say so, the log is empty.
+		if (result.error) log(`${command}: ${result.error.message}`);
 		fail(`${title} failed; the whole log is ${logFile}`, result.status ?? 1);
 	}
 	log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -113,6 +115,7 @@ function ensureApplications({ env }, { all }) {
 	if (!installed(`n8n-${N8N_1X_VERSION}`)) {
 		// n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
 		const pkg = nodePackageFor(process.platform, process.arch);
+		if (!pkg) fail(`n8n ${N8N_1X_VERSION} is tested on Node 20, and the npm registry has no Node package for ${process.platform}-${process.arch}`);
 		const dir = join(CACHE, 'node20');
 		const home = join(dir, 'node_modules', pkg.name);
 		if (!existsSync(join(home, pkg.bin))) {

@@ -142,6 +142,24 @@ describe('RequestBudget', () => {
 		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});
 
+	it.each([0, 1, 2, 3, 4, 5, 6, 8])('a stop %i microtasks into a caller’s turn never leaves a slot in flight for ever', async (ticks) => {
+		const budget = new RequestBudget({ perMinute: 100, perHour: 1, concurrent: 5 });
+		const stop = new AbortController();
+		const first = budget.acquire(stop.signal).then(
+			(done) => done(),
+			() => undefined,
+		);
+		for (let i = 0; i < ticks; i++) await Promise.resolve();
+		stop.abort();
+		await first;
+		// Whatever the first caller got counts from now at the latest: an hour later there is room again.
+		await jest.advanceTimersByTimeAsync(3_600_000 + 1_000);
+		let next = false;
+		void budget.acquire().then(() => (next = true));
+		await jest.advanceTimersByTimeAsync(100);
+		expect(next).toBe(true);
+	});
+
 	it('hands out the next slot when the oldest answer leaves the minute window', async () => {
 		const budget = new RequestBudget({ perMinute: 2, perHour: 100, concurrent: 5 });
 		(await budget.acquire())();

@@ -78,6 +78,10 @@ describe('parseJobEvent', () => {
 		}
 	});
 
+	it('treats a numeric timestamp past the last JavaScript date as missing, without throwing', () => {
+		expect(parseJobEvent(Buffer.from(JSON.stringify({ event: 'job.completed', jobId: 'job_1', timestamp: 9e15 })))?.timestamp).toBeUndefined();
+	});
+
 	it.each([['not json'], ['[]'], ['{"event":"job.completed"}'], ['{"jobId":"job_1"}']])('refuses %s', (body) => {
 		expect(parseJobEvent(Buffer.from(body))).toBeUndefined();
 	});

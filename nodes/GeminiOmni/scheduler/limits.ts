@@ -60,6 +60,16 @@ export class RequestBudget {
 		this.queue = turn.catch(() => undefined);
 		// A caller stopped while queued behind others (maybe another execution's) leaves at once; its
 		// turn, when it comes, takes no slot (waitForRoom sees the stop first).
+		if (signal) {
+			// A turn that got its slot just as the stop came (before this caller saw it) must not leave
+			// that slot "in flight" for ever: it is counted as answered now.
+			void turn.then(
+				(slot) => {
+					if (signal.aborted) slot.answeredAt ??= Date.now();
+				},
+				() => undefined,
+			);
+		}
 		const slot = signal ? await untilAborted(turn, signal) : await turn;
 		return () => {
 			slot.answeredAt ??= Date.now();

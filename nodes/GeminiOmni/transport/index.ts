@@ -136,8 +136,8 @@ export interface DownloadedFile {
 
 /**
  * Opens a signed output URL as a stream. Storage URLs carry their own signature, so the API key is
- * NOT sent. Retried by the API's rules (nothing is created by a GET): 429 and 5xx, honouring
- * Retry-After up to its bound, network errors, 5 attempts in all.
+ * NOT sent. Retried by the API's rules (nothing is created by a GET): 5xx and network errors 5 attempts
+ * in all, 429s for up to 10 minutes, each honouring Retry-After up to its bound.
  */
 export async function openDownload(
 	this: ApiContext,
@@ -146,7 +146,13 @@ export async function openDownload(
 ): Promise<DownloadedFile> {
 	const signal = options.signal ?? getCancelSignal(this);
 	const safePath = url.split('?')[0];
-	const policy = new RetryPolicy({ ...retryRulesFor({ method: 'GET', path: safePath }), maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
+	// A storage 429 is retried for at most as long as the longest Retry-After honoured, not the hour an
+	// API call may wait: a download holds one of the batch's few download slots meanwhile.
+	const policy = new RetryPolicy({
+		...retryRulesFor({ method: 'GET', path: safePath }),
+		maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+		patienceMs: MAX_RETRY_AFTER_MS,
+	});
 	for (;;) {
 		let response: IN8nHttpFullResponse | undefined;
 		let networkError: string | undefined;

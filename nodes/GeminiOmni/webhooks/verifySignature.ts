@@ -69,7 +69,9 @@ function readTimestamp(value: unknown): string | undefined {
 	if (typeof value === 'string') return value;
 	if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
 	// Below 10^11 it can only be seconds (10^11 ms is 1973; 10^11 s is the year 5138).
-	return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+	const date = new Date(value < 1e11 ? value * 1000 : value);
+	// Past the largest date JavaScript has: unreadable, like a missing timestamp.
+	return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Parses a verified body into the normalised event; undefined when it is not a job event. */
