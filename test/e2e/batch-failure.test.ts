@@ -6,8 +6,8 @@
  */
 import { startSimulator, type Simulator } from '../../simulator';
 import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE, type CredentialReference } from '../../scripts/lib/workflows';
-import { generateRequests, promptBatchWorkflow, sleep } from './support';
+import type { CredentialReference } from '../../scripts/lib/workflows';
+import { createSimulatorCredential, generateRequests, promptBatchWorkflow, sleep } from './support';
 
 jest.setTimeout(420_000);
 
@@ -18,13 +18,7 @@ let credential: CredentialReference;
 beforeAll(async () => {
 	sim = await startSimulator({ timeScale: 0.05 });
 	n8n = await startN8n();
-	const id = await n8n.createCredential('Gemini Omni (simulator, Premium)', GEMINI_OMNI_CREDENTIAL_TYPE, {
-		apiKey: sim.keys.premium,
-		baseUrl: sim.url,
-		plan: 'premium',
-		webhookSecret: sim.webhookSecret,
-	});
-	credential = { id, name: 'Gemini Omni (simulator, Premium)' };
+	credential = await createSimulatorCredential(n8n, sim, { plan: 'premium' });
 }, 240_000);
 afterAll(async () => {
 	await n8n?.stop();

@@ -21,6 +21,7 @@ import {
 } from '../../scripts/lib/workflows';
 import {
 	callbackTextToVideoWorkflow,
+	createSimulatorCredential,
 	executionsWithData,
 	generateRequestFor,
 	generateRequests,
@@ -41,13 +42,7 @@ beforeAll(async () => {
 	// Jobs run at 1/20 of their time; n8n gets 10 s to answer a delivery, as from the platform.
 	sim = await startSimulator({ timeScale: 0.05, webhookAnswerTimeoutMs: 10_000 });
 	n8n = await startN8n({ n8nVersion: N8N_1X_VERSION });
-	const id = await n8n.createCredential('Gemini Omni (simulator, Premium)', GEMINI_OMNI_CREDENTIAL_TYPE, {
-		apiKey: sim.keys.premium,
-		baseUrl: sim.url,
-		plan: 'premium',
-		webhookSecret: sim.webhookSecret,
-	});
-	credential = { id, name: 'Gemini Omni (simulator, Premium)' };
+	credential = await createSimulatorCredential(n8n, sim, { plan: 'premium' });
 }, 300_000);
 afterAll(async () => {
 	await n8n?.stop();

@@ -15,13 +15,14 @@ export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done
 export async function createSimulatorCredential(
 	n8n: N8nInstance,
 	sim: Simulator,
-	options: { name?: string; webhookSecret?: string } = {},
+	options: { name?: string; webhookSecret?: string; plan?: 'pro' | 'premium' } = {},
 ): Promise<CredentialReference> {
-	const name = options.name ?? 'Gemini Omni (simulator, Pro)';
+	const plan = options.plan ?? 'pro';
+	const name = options.name ?? `Gemini Omni (simulator, ${plan === 'pro' ? 'Pro' : 'Premium'})`;
 	const id = await n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, {
-		apiKey: sim.keys.pro,
+		apiKey: sim.keys[plan],
 		baseUrl: sim.url,
-		plan: 'pro',
+		plan,
 		webhookSecret: options.webhookSecret ?? sim.webhookSecret,
 	});
 	return { id, name };
