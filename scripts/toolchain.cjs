@@ -79,21 +79,30 @@ function run(command, args, env, options = {}) {
 	if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/**
+ * A project-local Node of one major version (the platform's npm package, scripts/lib/node-platform.cjs),
+ * installed once into .cache/node<major>; `why` says what needs it, in the progress line and errors.
+ */
+function localNode(major, why) {
+	const pkg = nodePackageFor(process.platform, process.arch);
+	if (!pkg) fail(`${why} needs Node ${major}, and the npm registry has no Node package for ${process.platform}-${process.arch}: install Node ${major}`);
+	const dir = join(CACHE, `node${major}`);
+	const home = join(dir, 'node_modules', pkg.name);
+	const node = join(home, pkg.bin);
+	if (!existsSync(node)) {
+		const npm = npmCommand(process.execPath);
+		quietStep(`${why}: installing ${pkg.name}@${major} into .cache/node${major}`, `install-node${major}`, npm.command,
+			[...npm.args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', `${pkg.name}@${major}`], process.env, npm.shell);
+	}
+	return { node, home };
+}
+
 /** Node >= 24 for everything below; returns its binary and the environment that puts it first. */
 function ensureNode24() {
 	if (Number(process.versions.node.split('.')[0]) >= 24) {
 		return { node: process.execPath, env: { ...process.env, NODE24_HOME: dirname(dirname(process.execPath)) } };
 	}
-	const pkg = nodePackageFor(process.platform, process.arch);
-	if (!pkg) fail(`this project needs Node >= 24 (this is ${process.version} on ${process.platform}-${process.arch}, for which the npm registry has no Node package): install Node 24`);
-	const dir = join(CACHE, 'node24');
-	const home = join(dir, 'node_modules', pkg.name);
-	const node = join(home, pkg.bin);
-	if (!existsSync(node)) {
-		const npm = npmCommand(process.execPath);
-		quietStep(`Node ${process.version} is older than 24: installing ${pkg.name}@24 into .cache/node24`, 'install-node24', npm.command,
-			[...npm.args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', `${pkg.name}@24`], process.env, npm.shell);
-	}
+	const { node, home } = localNode(24, `Node ${process.version} is older than 24`);
 	// ~/.npmrc may say nodedir=/usr (Node 20 headers); native modules must build against this Node.
 	const env = { ...withPathFirst(process.env, dirname(node)), npm_config_nodedir: home, NODE24_HOME: home };
 	return { node, env };
@@ -114,16 +123,8 @@ function ensureApplications({ env }, { all }) {
 	if (!all) return;
 	if (!installed(`n8n-${N8N_1X_VERSION}`)) {
 		// n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
-		const pkg = nodePackageFor(process.platform, process.arch);
-		if (!pkg) fail(`n8n ${N8N_1X_VERSION} is tested on Node 20, and the npm registry has no Node package for ${process.platform}-${process.arch}`);
-		const dir = join(CACHE, 'node20');
-		const home = join(dir, 'node_modules', pkg.name);
-		if (!existsSync(join(home, pkg.bin))) {
-			const npm = npmCommand(process.execPath);
-			quietStep(`installing ${pkg.name}@20 into .cache/node20 (for n8n ${N8N_1X_VERSION})`, 'install-node20', npm.command,
-				[...npm.args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', `${pkg.name}@20`], env, npm.shell);
-		}
-		const node20Env = { ...withPathFirst(env, join(home, 'bin')), npm_config_nodedir: home, N8N_VERSION: N8N_1X_VERSION };
+		const { node, home } = localNode(20, `n8n ${N8N_1X_VERSION}`);
+		const node20Env = { ...withPathFirst(env, dirname(node)), npm_config_nodedir: home, N8N_VERSION: N8N_1X_VERSION };
 		quietStep(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env);
 	}
 	if (!SCANNER_DIRS.every(installed)) quietStep("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh'));
