@@ -1,4 +1,4 @@
-/** Five layers, one runner. `npm test` runs them all; `npm run test:fast` skips e2e and browser. */
+/** Six layers, one runner. `npm test` runs them all; `npm run test:fast` skips e2e, queue and browser. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 const base = {
 	testEnvironment: 'node',
@@ -14,6 +14,8 @@ module.exports = {
 		{ ...base, displayName: 'simulator', testMatch: ['<rootDir>/test/simulator/**/*.test.ts'] },
 		{ ...base, displayName: 'engine', testMatch: ['<rootDir>/test/engine/**/*.test.ts'] },
 		{ ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+		// n8n in queue mode: Redis, PostgreSQL, main, a webhook process and two workers (scripts/lib/queue-stack.ts).
+		{ ...base, displayName: 'queue', testMatch: ['<rootDir>/test/queue/**/*.test.ts'] },
 		// The real n8n editor in headless Chromium (playwright-core + Debian's /usr/bin/chromium).
 		{ ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
 	],

@@ -8,12 +8,13 @@
  *    scripts/lib/node-platform.cjs);
  *  - dev dependencies (npm ci) when node_modules is missing or older than package-lock.json;
  *  - for the end-to-end suite, the demo and dev (Linux, bash): the pinned n8n applications, n8n's
- *    verification tools and Debian's Chromium (scripts/install-*.sh).
+ *    verification tools, and Debian's Chromium, Redis and PostgreSQL (scripts/install-*.sh,
+ *    scripts/apt-install.sh).
  * Installs are quiet: their output goes to a log under .cache/, one line per step says what and how
  * long, and a failing step prints the end of its log and the log's path.
  */
 const { spawnSync } = require('node:child_process');
-const { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } = require('node:fs');
+const { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } = require('node:fs');
 const { delimiter, dirname, join, relative } = require('node:path');
 
 const { nodePackageFor } = require('./lib/node-platform.cjs');
@@ -128,7 +129,22 @@ function ensureApplications({ env }, { all }) {
 		quietStep(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env);
 	}
 	if (!SCANNER_DIRS.every(installed)) quietStep("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh'));
-	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) quietStep("installing Debian's Chromium (apt-get) for the browser test", 'install-browser-step', ...bash('install-browser.sh'));
+	const apt = (title, logName, packages) => quietStep(title, logName, 'bash', [join('scripts', 'apt-install.sh'), ...packages], env);
+	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) apt("installing Debian's Chromium (apt-get) for the browser test", 'install-browser', ['chromium', 'fonts-liberation']);
+	// The queue-mode suite's Redis and PostgreSQL (the machine image may already have PostgreSQL's server).
+	const missing = [];
+	if (!onPath('redis-server')) missing.push('redis-server');
+	if (!hasPostgresServer()) missing.push('postgresql');
+	if (missing.length > 0) apt(`installing Debian's ${missing.join(' and ')} (apt-get) for the queue-mode suite`, 'install-queue-services', missing);
+}
+
+function onPath(command) {
+	return (process.env[pathKey(process.env)] ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
+}
+
+function hasPostgresServer() {
+	const root = '/usr/lib/postgresql';
+	return existsSync(root) && readdirSync(root).some((major) => existsSync(join(root, major, 'bin', 'initdb')));
 }
 
 const tool = {

@@ -9,7 +9,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { downloadJobOutput, downloadSettings } from '../GeminiOmni/helpers/binary';
+import { DATABASE_BINARY_LIMIT_MB, downloadJobOutput, downloadSettings } from '../GeminiOmni/helpers/binary';
+import { DATABASE_LIMIT_OPTION } from '../GeminiOmni/actions/common';
 import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
 import { deliveryAge, rememberDelivery } from './deliveries';
@@ -81,6 +82,7 @@ export class GeminiOmniTrigger implements INodeType {
 				displayOptions: { show: { downloadOutput: [true] } },
 				description: 'Larger outputs are not downloaded; the item still carries the outputUrl',
 			},
+			{ ...DATABASE_LIMIT_OPTION, displayOptions: { show: { downloadOutput: [true] } } },
 		],
 	};
 
@@ -147,6 +149,7 @@ export class GeminiOmniTrigger implements INodeType {
 				const settings = downloadSettings(
 					this.getNodeParameter('binaryPropertyName', 'data'),
 					this.getNodeParameter('maxOutputSizeMb', 2048),
+					this.getNodeParameter('databaseBinaryLimitMb', DATABASE_BINARY_LIMIT_MB),
 				);
 				const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, settings);
 				item.binary = { [settings.binaryPropertyName]: binary };

@@ -79,6 +79,14 @@ export interface StartN8nOptions {
 	n8nVersion?: string;
 	/** Aborting stops a start in progress (Ctrl-C while n8n boots): n8n is stopped and the start rejects. */
 	signal?: AbortSignal;
+	/**
+	 * Which n8n process (queue mode, scripts/lib/queue-stack.ts): 'main' (default, `n8n start`, signed in
+	 * with an API key), 'worker' (`n8n worker`, ready when its health server says so) or 'webhook'
+	 * (`n8n webhook`). Workers and webhook processes have no owner session and no API key.
+	 */
+	role?: 'main' | 'worker' | 'webhook';
+	/** A worker's `--concurrency` (default 5). */
+	workerConcurrency?: number;
 }
 
 export interface HttpResult<T = unknown> {
@@ -205,6 +213,10 @@ export interface N8nInstance {
 	logs(lines?: number): string;
 	/** Graceful SIGTERM, SIGKILL after a grace period, then removes the folder unless kept. Idempotent. */
 	stop(): Promise<void>;
+	/** SIGKILL at once (a crashed worker or container), then as stop(). */
+	kill(): Promise<void>;
+	/** Which n8n process this is. */
+	role: 'main' | 'worker' | 'webhook';
 }
 
 export interface WorkflowInput {
@@ -528,6 +540,7 @@ function ensureOk(method: string, url: string, result: HttpResult): void {
 // ---------------------------------------------------------------------------------------------------------
 // Starting and stopping
 
+
 /** Statuses after which an execution will not change any more. */
 const FINISHED_STATUSES = new Set(['success', 'error', 'crashed', 'canceled']);
 
@@ -567,10 +580,18 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	const installSeconds = elapsedSeconds(installStarted);
 
 	// 2. The n8n process.
-	const [port, runnersBrokerPort] = options.port
-		? [options.port, ...(await findFreePorts(1, [options.port]))]
-		: await findFreePorts(2);
+	const role = options.role ?? 'main';
+	const [port, runnersBrokerPort, healthPort] = options.port
+		? [options.port, ...(await findFreePorts(2, [options.port]))]
+		: await findFreePorts(3);
 	const baseUrl = `http://127.0.0.1:${port}`;
+	const roleArguments = { main: ['start'], webhook: ['webhook'], worker: ['worker', `--concurrency=${options.workerConcurrency ?? 5}`] }[role];
+	// A worker serves no editor: its health server (on loopback only) says when it is ready.
+	const readinessUrl = role === 'worker' ? `http://127.0.0.1:${healthPort}/healthz/readiness` : `${baseUrl}/healthz/readiness`;
+	const roleEnvironment: Record<string, string> =
+		role === 'worker'
+			? { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' }
+			: {};
 	const bcrypt = require(join(n8nHome(version), 'node_modules', 'bcryptjs')) as { hashSync(text: string, rounds: number): string };
 	const n8nEnvironment: Record<string, string> = {
 		N8N_USER_FOLDER: userFolder,
@@ -606,6 +627,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		// Stopping should not wait n8n's default 30 s for work a test no longer cares about.
 		N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
 		NO_COLOR: '1',
+		...roleEnvironment,
 		...(options.env ?? {}),
 	};
 
@@ -613,7 +635,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	const logBuffer = new LogBuffer(2000, logFile, options.onLogLine);
 	const startStarted = Date.now();
 	// Its own process group, so stop() can also end the task runners n8n starts if n8n itself hangs.
-	const child: ChildProcess = spawn(node, [entry, 'start'], {
+	const child: ChildProcess = spawn(node, [entry, ...roleArguments], {
 		cwd: userFolder,
 		env: childEnvironment(node, n8nEnvironment),
 		stdio: ['ignore', 'pipe', 'pipe'],
@@ -648,8 +670,16 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	process.once('exit', killOnExit);
 
 	let stopping: Promise<void> | undefined;
-	const stop = (): Promise<void> => {
+	const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
 		stopping ??= (async () => {
+			if (!exitInfo && child.pid && signal === 'SIGKILL') {
+				try {
+					process.kill(-child.pid, 'SIGKILL');
+				} catch {
+					// already gone
+				}
+				await settlesWithin(exited, 5_000);
+			}
 			if (!exitInfo && child.pid) {
 				try {
 					process.kill(child.pid, 'SIGTERM');
@@ -700,7 +730,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 			throw new Error('The n8n start was aborted');
 		}
 		try {
-			const response = await fetch(`${baseUrl}/healthz/readiness`, { signal: AbortSignal.timeout(2_000) });
+			const response = await fetch(readinessUrl, { signal: AbortSignal.timeout(2_000) });
 			await response.arrayBuffer();
 			if (response.status === 200) break;
 		} catch {
@@ -715,53 +745,56 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	let cookie = '';
 	const sessionHeaders = () => ({ cookie, 'browser-id': BROWSER_ID });
 	let apiKey = '';
-	try {
-		// 1.x ignores N8N_INSTANCE_OWNER_*: the owner is set up once through the REST API, which
-		// answers 404 for a moment after readiness.
-		for (let attempt = 1; isV1; attempt++) {
-			const url = `${baseUrl}/rest/owner/setup`;
-			const setup = await request('POST', url, { 'browser-id': BROWSER_ID }, {
-				email: owner.email,
-				password: owner.password,
-				firstName: owner.firstName,
-				lastName: owner.lastName,
-			});
-			if (setup.status >= 200 && setup.status < 300) break;
-			// Already set up (a kept user folder): the login below tells.
-			if (setup.status === 400) break;
-			if (attempt >= 40) throw new N8nHttpError('POST', url, setup.status, JSON.stringify(setup.body));
-			await sleep(500);
-		}
-		for (let attempt = 1; ; attempt++) {
-			const url = `${baseUrl}/rest/login`;
-			const response = await fetch(url, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json', 'browser-id': BROWSER_ID },
-				body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
-				signal: AbortSignal.timeout(15_000),
-			});
-			const text = await response.text();
-			if (response.ok) {
-				cookie = response.headers
-					.getSetCookie()
-					.map((setCookie) => setCookie.split(';')[0])
-					.join('; ');
-				break;
+	// Workers and webhook processes are not signed in to: they serve no editor and no API.
+	if (role === 'main') {
+		try {
+			// 1.x ignores N8N_INSTANCE_OWNER_*: the owner is set up once through the REST API, which
+			// answers 404 for a moment after readiness.
+			for (let attempt = 1; isV1; attempt++) {
+				const url = `${baseUrl}/rest/owner/setup`;
+				const setup = await request('POST', url, { 'browser-id': BROWSER_ID }, {
+					email: owner.email,
+					password: owner.password,
+					firstName: owner.firstName,
+					lastName: owner.lastName,
+				});
+				if (setup.status >= 200 && setup.status < 300) break;
+				// Already set up (a kept user folder): the login below tells.
+				if (setup.status === 400) break;
+				if (attempt >= 40) throw new N8nHttpError('POST', url, setup.status, JSON.stringify(setup.body));
+				await sleep(500);
 			}
-			// The owner is written during start; a login right at readiness has been seen to need a retry.
-			if (attempt >= 10) throw new N8nHttpError('POST', url, response.status, text);
-			await sleep(500);
+			for (let attempt = 1; ; attempt++) {
+				const url = `${baseUrl}/rest/login`;
+				const response = await fetch(url, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json', 'browser-id': BROWSER_ID },
+					body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
+					signal: AbortSignal.timeout(15_000),
+				});
+				const text = await response.text();
+				if (response.ok) {
+					cookie = response.headers
+						.getSetCookie()
+						.map((setCookie) => setCookie.split(';')[0])
+						.join('; ');
+					break;
+				}
+				// The owner is written during start; a login right at readiness has been seen to need a retry.
+				if (attempt >= 10) throw new N8nHttpError('POST', url, response.status, text);
+				await sleep(500);
+			}
+			const scopes = await restCall<string[]>('GET', '/api-keys/scopes');
+			const created = await restCall<{ rawApiKey: string }>('POST', '/api-keys', {
+				label: `gemini-omni-${randomBytes(4).toString('hex')}`,
+				scopes,
+				expiresAt: null,
+			});
+			apiKey = created.rawApiKey;
+			if (!apiKey) throw new Error('POST /rest/api-keys returned no rawApiKey');
+		} catch (error) {
+			await failStart(`n8n started but signing in or creating an API key failed: ${(error as Error).message}`);
 		}
-		const scopes = await restCall<string[]>('GET', '/api-keys/scopes');
-		const created = await restCall<{ rawApiKey: string }>('POST', '/api-keys', {
-			label: `gemini-omni-${randomBytes(4).toString('hex')}`,
-			scopes,
-			expiresAt: null,
-		});
-		apiKey = created.rawApiKey;
-		if (!apiKey) throw new Error('POST /rest/api-keys returned no rawApiKey');
-	} catch (error) {
-		await failStart(`n8n started but signing in or creating an API key failed: ${(error as Error).message}`);
 	}
 	const loginSeconds = elapsedSeconds(loginStarted);
 
@@ -925,7 +958,9 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 			return logBuffer.tail(lines);
 		},
 
-		stop,
+		stop: () => stop('SIGTERM'),
+		kill: () => stop('SIGKILL'),
+		role,
 	};
 	return instance;
 }

@@ -9,7 +9,7 @@
  * Text to Video is also copied to docs/images/parameters-panel.png when that file is missing, or on
  * every run with UPDATE_DOCS_SCREENSHOTS=1 (a tracked file should not change on every `npm test`).
  *
- * Needs Debian's Chromium (scripts/install-browser.sh) and n8n in .cache (scripts/install-n8n.sh).
+ * Needs Debian's Chromium (scripts/apt-install.sh, called by the toolchain) and n8n in .cache (scripts/install-n8n.sh).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { downloadSettings } from '../helpers/binary';
+import { DATABASE_BINARY_LIMIT_MB, downloadSettings } from '../helpers/binary';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { BinaryUpload, JobRequest } from '../scheduler';
 
@@ -164,6 +164,17 @@ export function waitProperties(): INodeProperties[] {
 	];
 }
 
+/** The node cannot read n8n's settings: where n8n keeps binaries in its database, it takes the limit from here. */
+export const DATABASE_LIMIT_OPTION: INodeProperties = {
+	displayName: 'Database Binary Limit (MiB)',
+	name: 'databaseBinaryLimitMb',
+	type: 'number',
+	default: DATABASE_BINARY_LIMIT_MB,
+	typeOptions: { minValue: 1, maxValue: 1024, numberPrecision: 0 },
+	hint: "Only used when n8n stores binaries in its database (queue mode's default); keep it equal to N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE",
+	description: 'A larger output is refused before its download starts, with the settings that would store it',
+};
+
 export function optionsCollection(extra: INodeProperties[] = []): INodeProperties {
 	return {
 		displayName: 'Options',
@@ -198,6 +209,7 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				default: 2048,
 				description: 'Refuse to download outputs larger than this: the item fails with an error naming the job, whose outputUrl stays valid for 7 days',
 			},
+			DATABASE_LIMIT_OPTION,
 			{
 				displayName: 'Max Wait (Minutes)',
 				name: 'maxWaitMinutes',
@@ -307,7 +319,7 @@ export function readWaitSettings(
 
 /** Where to put the output file, and the largest file to download. */
 export function readDownloadSettings(this: IExecuteFunctions, itemIndex: number, options = readOptions.call(this, itemIndex)): DownloadSettings {
-	return downloadSettings(this.getNodeParameter('binaryPropertyName', itemIndex, 'data'), options.maxOutputSizeMb);
+	return downloadSettings(this.getNodeParameter('binaryPropertyName', itemIndex, 'data'), options.maxOutputSizeMb, options.databaseBinaryLimitMb);
 }
 
 /**

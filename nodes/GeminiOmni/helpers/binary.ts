@@ -150,14 +150,24 @@ export async function uploadBinary(
 export interface DownloadSettings {
 	binaryPropertyName: string;
 	maxBytes: number;
+	/** What n8n's `database` binary mode stores per file (N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE, n8n's default 512 MiB). */
+	databaseLimitBytes: number;
 }
 
-/** Download settings from the node's "Put Output File in Field" and "Max Output Size (MiB)" values. */
-export function downloadSettings(binaryPropertyName: unknown, maxOutputSizeMb: unknown): DownloadSettings {
-	const megabytes = Number(maxOutputSizeMb ?? 2048);
+/** n8n's own default for N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE (MiB); node code cannot read n8n's settings. */
+export const DATABASE_BINARY_LIMIT_MB = 512;
+
+function mebibytes(value: unknown, fallback: number): number {
+	const megabytes = Number(value ?? fallback);
+	return (Number.isFinite(megabytes) && megabytes > 0 ? megabytes : fallback) * 1024 * 1024;
+}
+
+/** Download settings from "Put Output File in Field", "Max Output Size (MiB)" and "Database Binary Limit (MiB)". */
+export function downloadSettings(binaryPropertyName: unknown, maxOutputSizeMb: unknown, databaseLimitMb?: unknown): DownloadSettings {
 	return {
 		binaryPropertyName: String(binaryPropertyName || 'data'),
-		maxBytes: (Number.isFinite(megabytes) ? megabytes : 2048) * 1024 * 1024,
+		maxBytes: mebibytes(maxOutputSizeMb, 2048),
+		databaseLimitBytes: mebibytes(databaseLimitMb, DATABASE_BINARY_LIMIT_MB),
 	};
 }
 
@@ -189,14 +199,14 @@ export async function downloadJobOutput(
 			{ itemIndex },
 		);
 	}
-	if (download.contentLength !== undefined && download.contentLength > IN_MEMORY_LIMIT_BYTES && (await keepsBinariesInMemory.call(this))) {
+	// The store may hold less than Max Output Size: in memory ~380 MiB, n8n's database mode its file limit.
+	// Known before a byte is downloaded when the server sends the size; otherwise the stream is capped there.
+	const store = await storeLimitFor.call(this, download.contentLength, settings);
+	if (store && download.contentLength !== undefined && download.contentLength > store.limitBytes) {
 		download.stream.destroy?.();
-		throw new NodeOperationError(this.getNode(), inMemoryMessage(job.jobId, download.contentLength), {
-			itemIndex,
-			description: IN_MEMORY_DESCRIPTION,
-		});
+		throw new NodeOperationError(this.getNode(), store.message(job.jobId, download.contentLength), { itemIndex, description: store.description });
 	}
-	const cap = capAtMaxBytes(download.stream, settings.maxBytes);
+	const cap = capAtMaxBytes(download.stream, Math.min(settings.maxBytes, store?.limitBytes ?? Infinity));
 	const known = MIME_BY_MODEL[String(job.model)] ?? DEFAULT_OUTPUT;
 	const serverType = download.contentType?.split(';')[0].trim();
 	const mimeType = serverType && serverType !== 'application/octet-stream' ? serverType : known.mimeType;
@@ -208,6 +218,9 @@ export async function downloadJobOutput(
 	} catch (error) {
 		failure = error;
 	}
+	if (cap.exceeded() && store && store.limitBytes < settings.maxBytes) {
+		throw new NodeOperationError(this.getNode(), store.message(job.jobId, undefined), { itemIndex, description: store.description });
+	}
 	if (cap.exceeded()) {
 		throw new NodeOperationError(
 			this.getNode(),
@@ -216,33 +229,62 @@ export async function downloadJobOutput(
 		);
 	}
 	if (failure !== undefined && /Cannot create a string longer than/i.test(String((failure as Error).message))) {
-		throw new NodeOperationError(this.getNode(), inMemoryMessage(job.jobId, download.contentLength), { itemIndex, description: IN_MEMORY_DESCRIPTION });
+		const memory = STORE_LIMITS.memory();
+		throw new NodeOperationError(this.getNode(), memory.message(job.jobId, download.contentLength), { itemIndex, description: memory.description });
 	}
 	if (failure !== undefined || !binary) throw new NodeOperationError(this.getNode(), failure as Error, { itemIndex });
 	return binary;
 }
 
-/**
- * n8n's in-memory binary mode keeps a file as one base64 string, and V8 cannot make a string longer
- * than about 512 MiB of text: outputs above ~380 MiB cannot be stored that way (measured on n8n 1.x).
- */
-const IN_MEMORY_LIMIT_BYTES = 380 * 1024 * 1024;
-const IN_MEMORY_DESCRIPTION =
-	'Set N8N_DEFAULT_BINARY_DATA_MODE=filesystem (or an object store) for this n8n and restart it; the outputUrl stays valid for 7 days, so the file can be downloaded then with Job → Download Output.';
-
-function inMemoryMessage(jobId: string, bytes: number | undefined): string {
-	const size = bytes !== undefined ? `${(bytes / 1048576).toFixed(0)} MiB, ` : '';
-	return `The output of job ${jobId} (${size}over ~380 MiB) cannot be kept in n8n's in-memory binary mode. Not stored.`;
+interface StoreLimit {
+	limitBytes: number;
+	message(jobId: string, bytes: number | undefined): string;
+	description: string;
 }
 
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
+const STILL_VALID = 'Not downloaded; its outputUrl stays valid for 7 days.';
+const OR_USE_THE_URL = 'Or turn "Download Output" off and pass the outputUrl on (it is a signed link, valid for 7 days); Job → Download Output can fetch it later.';
+
 /**
- * Whether this n8n keeps binaries in memory. Node code cannot read n8n's settings, so it asks the
- * binary store itself: an empty file stored in memory comes back without an id. Asked only for
- * outputs too large for memory.
+ * What n8n's binary stores can hold per file:
+ * - in memory (1.x's default): one base64 string, and V8 cannot make one longer than about 512 MiB of
+ *   text, so ~380 MiB of file (measured on n8n 1.x);
+ * - `database` (2.x's default in queue mode): N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE, and n8n checks
+ *   it only after holding the whole file in memory.
  */
-async function keepsBinariesInMemory(this: IExecuteFunctions | IWebhookFunctions): Promise<boolean> {
+const STORE_LIMITS = {
+	memory: (): StoreLimit => ({
+		limitBytes: 380 * 1024 * 1024,
+		message: (jobId, bytes) =>
+			`The output of job ${jobId} (${bytes !== undefined ? `${mib(bytes)}, ` : ''}over ~380 MiB) cannot be kept in n8n's in-memory binary mode. Not stored.`,
+		description: `Set N8N_DEFAULT_BINARY_DATA_MODE=filesystem (or an object store) for this n8n and restart it; the outputUrl stays valid for 7 days, so the file can be downloaded then with Job → Download Output. ${OR_USE_THE_URL}`,
+	}),
+	database: (settings: DownloadSettings): StoreLimit => ({
+		limitBytes: settings.databaseLimitBytes,
+		message: (jobId, bytes) =>
+			`The output of job ${jobId} is ${bytes !== undefined ? mib(bytes) : 'larger than that (counted while downloading)'}, over the ${mib(settings.databaseLimitBytes)} per file that n8n's "database" binary mode stores (queue mode's default). ${STILL_VALID}`,
+		description: `Store binaries elsewhere: N8N_DEFAULT_BINARY_DATA_MODE=filesystem on a volume every n8n process shares, or s3. Or raise N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE (at most 1024) and this node's "Database Binary Limit (MiB)" option with it. ${OR_USE_THE_URL}`,
+	}),
+};
+
+/**
+ * The limit of the store this n8n puts binaries in, when it has one the output may exceed. Node code
+ * cannot read n8n's settings, so it asks the store itself: an empty file stored in memory comes back
+ * without an id, one stored in the database with a `database:` id. Asked only for outputs that could
+ * be too large (or whose size is unknown), so a small download costs nothing extra.
+ */
+async function storeLimitFor(
+	this: IExecuteFunctions | IWebhookFunctions,
+	contentLength: number | undefined,
+	settings: DownloadSettings,
+): Promise<StoreLimit | undefined> {
+	const smallest = Math.min(STORE_LIMITS.memory().limitBytes, settings.databaseLimitBytes);
+	if (contentLength !== undefined && contentLength <= smallest) return undefined;
 	const probe = await this.helpers.prepareBinaryData(Buffer.alloc(0), 'probe.bin', 'application/octet-stream');
-	return !probe.id;
+	if (!probe.id) return STORE_LIMITS.memory();
+	if (probe.id.startsWith('database:')) return STORE_LIMITS.database(settings);
+	return undefined;
 }
 
 /**

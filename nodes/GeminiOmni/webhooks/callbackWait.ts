@@ -144,7 +144,7 @@ export async function callbackWebhook(this: IWebhookFunctions): Promise<IWebhook
 		item.json.error = `Job ${job.jobId} failed: ${event.error ?? 'no reason given'}. No credits were consumed for a failed job.`;
 	} else if (this.getNodeParameter('downloadOutput', true) as boolean) {
 		const options = this.getNodeParameter('options', {}) as IDataObject;
-		const settings = downloadSettings(this.getNodeParameter('binaryPropertyName', 'data'), options.maxOutputSizeMb);
+		const settings = downloadSettings(this.getNodeParameter('binaryPropertyName', 'data'), options.maxOutputSizeMb, options.databaseBinaryLimitMb);
 		try {
 			const binary = await downloadJobOutput.call(this, job, 0, settings);
 			item.binary = { [settings.binaryPropertyName]: binary };

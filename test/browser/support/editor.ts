@@ -36,7 +36,7 @@ export interface EditorBrowser {
 
 export async function launchEditorBrowser(): Promise<EditorBrowser> {
 	if (!existsSync(CHROMIUM)) {
-		throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-browser.sh\` (Debian's chromium; no browser is downloaded)`);
+		throw new Error(`${CHROMIUM} is missing: run \`npm run setup\` (it installs Debian's chromium with scripts/apt-install.sh; no browser is downloaded)`);
 	}
 	// A fresh profile per run: nothing remembered from an earlier run (theme, sessions, caches).
 	const profile = mkdtempSync(join(tmpdir(), 'gemini-omni-chromium-'));

@@ -15,7 +15,7 @@ const properties: INodeProperties[] = [
 		hint: 'The name of the output binary field to put the file in',
 		description: 'Binary property for the file, named after the job ID (e.g. job_abc123.mp4 or job_abc123.mp3)',
 	},
-	optionsSubset(['maxOutputSizeMb']),
+	optionsSubset(['maxOutputSizeMb', 'databaseBinaryLimitMb']),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['downloadOutput'] } }, properties);
