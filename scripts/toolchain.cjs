@@ -160,7 +160,7 @@ function build({ node, env }) {
 	run(node, [join('scripts', 'copy-assets.mjs')], env);
 }
 
-const COMMANDS = ['setup', 'build', 'prepublish', 'lint', 'scan', 'test', 'test:fast', 'test:e2e', 'simulator', 'demo', 'dev', 'bench'];
+const COMMANDS = ['setup', 'build', 'prepublish', 'lint', 'scan', 'test', 'test:fast', 'test:e2e', 'test:queue', 'simulator', 'demo', 'dev', 'bench'];
 const USAGE = `usage: node scripts/toolchain.cjs ${COMMANDS.join('|')} [args]`;
 
 function main() {
@@ -195,15 +195,16 @@ function main() {
 			ensureApplications(ctx, { all: true });
 			// n8n's verification scan (source and packed tarball): zero findings or the run fails.
 			run(node, [join('scripts', 'scan.mjs')], env);
-			jest(['unit', 'simulator', 'engine', 'e2e', 'browser']);
+			jest(['unit', 'simulator', 'engine', 'e2e', 'queue', 'browser']);
 			// The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
 			return run(node, [tool.tsx, join('bench', 'run.ts'), '--smoke'], env);
 		case 'test:fast':
 			return jest(['unit', 'simulator', 'engine']);
 		case 'test:e2e':
+		case 'test:queue':
 			build(ctx);
 			ensureApplications(ctx, { all: true });
-			return jest(['e2e']);
+			return jest([command.slice('test:'.length)]);
 		case 'simulator':
 			return run(node, [tool.tsx, join('simulator', 'cli.ts'), ...args], env);
 		case 'demo':
