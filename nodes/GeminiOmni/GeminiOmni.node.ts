@@ -12,6 +12,10 @@ import { operationSubtitle, properties } from './actions';
 import { router } from './actions/router';
 import { callbackWebhook, callbackWebhooks } from './webhooks/callbackWait';
 
+const LOOP_OUTPUTS_EXPRESSION =
+	'$parameter.waitForCompletion !== false && $parameter.waitMode === "loop" && $parameter.resource !== "job" && $parameter.resource !== "file" ' +
+	'? [{ "type": "main", "displayName": "Done" }, { "type": "main", "displayName": "Still Running" }] : ["main"]';
+
 export class GeminiOmni implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Gemini Omni',
@@ -24,7 +28,8 @@ export class GeminiOmni implements INodeType {
 		defaults: { name: 'Gemini Omni' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		// Wait Mode "Loop Through a Wait Node" has two outputs: Done and Still Running.
+		outputs: `={{ ${LOOP_OUTPUTS_EXPRESSION} }}`,
 		credentials: [{ name: 'geminiOmniApi', required: true}],
 		// Wait Mode "Callback": the job's signed callback resumes the paused execution.
 		webhooks: callbackWebhooks,

@@ -131,6 +131,12 @@ export function waitProperties(): INodeProperties[] {
 					value: 'callback',
 					description: 'Pause until the job’s signed callback resumes the run. One item per run.',
 				},
+				{
+					name: 'Loop Through a Wait Node',
+					value: 'loop',
+					description:
+						'Return at once: finished jobs leave by "Done", the rest by "Still Running" for a Wait node that feeds them back. Holds no worker while jobs run; survives restarts.',
+				},
 			],
 			default: 'poll',
 			displayOptions: { show: { waitForCompletion: [true] } },
@@ -143,6 +149,14 @@ export function waitProperties(): INodeProperties[] {
 			type: 'notice',
 			default: '',
 			displayOptions: { show: { waitForCompletion: [true], waitMode: ['callback'] } },
+		},
+		{
+			displayName:
+				'Connect "Still Running" to a Wait node (Resume: At Specified Time, Date and Time: {{ $json.checkAt }}) and the Wait node back into this node. Each pass checks the jobs that are due and submits what the plan’s job slots allow; passes are at least 70 s apart, so n8n frees the worker between them.',
+			name: 'loopNotice',
+			type: 'notice',
+			default: '',
+			displayOptions: { show: { waitForCompletion: [true], waitMode: ['loop'] } },
 		},
 		{
 			displayName: 'Download Output',
@@ -303,14 +317,16 @@ export function readWaitSettings(
 	itemIndex: number,
 	options = readOptions.call(this, itemIndex),
 	alwaysWait = false,
-): Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback'> {
+): Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback' | 'loop'> {
 	const wait = alwaysWait || (this.getNodeParameter('waitForCompletion', itemIndex, true) as boolean);
 	if (!wait) return {};
 	const maxWaitMinutes = Number(options.maxWaitMinutes ?? 30);
-	const settings: Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback'> = {
+	const settings: Pick<JobRequest, 'maxWaitMs' | 'download' | 'callback' | 'loop'> = {
 		maxWaitMs: Math.max(0, (Number.isFinite(maxWaitMinutes) ? maxWaitMinutes : 30) * 60_000),
 	};
-	if (!alwaysWait && this.getNodeParameter('waitMode', itemIndex, 'poll') === 'callback') settings.callback = true;
+	const waitMode = alwaysWait ? 'poll' : this.getNodeParameter('waitMode', itemIndex, 'poll');
+	if (waitMode === 'callback') settings.callback = true;
+	if (waitMode === 'loop') settings.loop = true;
 	if (this.getNodeParameter('downloadOutput', itemIndex, true) as boolean) {
 		settings.download = readDownloadSettings.call(this, itemIndex, options);
 	}

@@ -11,6 +11,8 @@ import { getApiCredentials } from '../transport';
 import { redactSecrets } from '../transport/apiKey';
 import { callbackUrlForThisExecution, pauseForCallback } from '../webhooks/callbackWait';
 import { formatAcceptedJobs, runJobBatch } from '../scheduler';
+import { limitsForKey } from '../scheduler/limits';
+import { PASS_STATE_FIELD, readPassState, runPass } from '../scheduler/passes';
 import type { AcceptedJob, ItemJobError, JobRequest } from '../scheduler';
 import type { Job } from '../helpers/job';
 import * as resources from './index';
@@ -98,6 +100,16 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
 	const maxConcurrentJobs = Number(options.maxConcurrentJobs) > 0 ? Number(options.maxConcurrentJobs) : undefined;
 
+	const waitMode = this.getNodeParameter('waitForCompletion', 0, true) ? this.getNodeParameter('waitMode', 0, 'poll') : 'none';
+	if (waitMode === 'loop' && resource !== 'job' && resource !== 'file') {
+		try {
+			return await loopPass.call(this, requests, continueOnFail, maxConcurrentJobs);
+		} catch (error) {
+			if (error instanceof LoopStop) throw error.error;
+			return failEveryItem.call(this, error as Error, items.length, continueOnFail).concat([[]]);
+		}
+	}
+
 	const callback = requests.find((request): request is JobRequest => !(request instanceof Error) && request.callback === true);
 	if (callback) {
 		// Callback mode: submit with the resume URL as callbackUrl, then pause the execution.
@@ -146,4 +158,47 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		else throw stoppingError.call(this, outcome.error, itemIndex, acceptedJobs);
 	}
 	return [output];
+}
+
+/** A loop pass's stopping error, kept apart from failures before the pass ran. */
+class LoopStop extends Error {
+	constructor(readonly error: Error) {
+		super(error.message);
+	}
+}
+
+/**
+ * Wait Mode "Loop Through a Wait Node": one pass (scheduler/passes.ts). Output 0 "Done": finished
+ * jobs (or, with Continue On Fail, their errors). Output 1 "Still Running": the item as it came, with
+ * its job's state and the `checkAt` the Wait node waits for; its input binaries only while queued.
+ */
+async function loopPass(
+	this: IExecuteFunctions,
+	requests: Array<JobRequest | Error>,
+	continueOnFail: boolean,
+	maxConcurrentJobs: number | undefined,
+): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const credentials = await getApiCredentials.call(this, 0);
+	const planLimit = limitsForKey(credentials.apiKey, credentials.plan).budget.limits.concurrent;
+	const first = requests.find((request): request is JobRequest => !(request instanceof Error));
+	const pass = await runPass.call(
+		this,
+		items.map((item, itemIndex) => ({ itemIndex, state: readPassState(item.json), request: requests[itemIndex] })),
+		{ limit: Math.min(maxConcurrentJobs ?? Infinity, planLimit), maxWaitMs: first?.maxWaitMs ?? 30 * 60_000, now: Date.now },
+	);
+	const failure = pass.done.find((entry) => !entry.outcome.ok);
+	if (failure && !failure.outcome.ok && !continueOnFail) throw new LoopStop(stoppingError.call(this, failure.outcome.error, failure.itemIndex, pass.knownJobs));
+	const done = pass.done.map(({ itemIndex, outcome }) =>
+		outcome.ok ? { ...outcome.result, pairedItem: { item: itemIndex } } : errorItem(outcome.error.cause, itemIndex, outcome.error.context),
+	);
+	const checkAt = new Date(pass.checkAt).toISOString();
+	const stillRunning = pass.stillRunning.map(({ itemIndex, state, job }): INodeExecutionData => {
+		const input = items[itemIndex];
+		const json: IDataObject = { ...input.json, status: job?.status ?? (state.jobId ? 'accepted' : 'queued'), checkAt, [PASS_STATE_FIELD]: state };
+		if (state.jobId) json.jobId = state.jobId;
+		// A queued item still needs its input files; a submitted one no longer does.
+		return { json, ...(!state.jobId && input.binary ? { binary: input.binary } : {}), pairedItem: { item: itemIndex } };
+	});
+	return [done, stillRunning];
 }

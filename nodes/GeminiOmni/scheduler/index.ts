@@ -35,15 +35,24 @@ export interface JobRequest {
 	uploads?: BinaryUpload[];
 	/** An existing job (Job → Wait, Job → Download Output). */
 	jobId?: string;
+	/** A job already looked up (a loop pass downloading what its checks found done): no request for it. */
+	job?: Job;
 	/** Wait for the job to finish, at most this long. Undefined: return the accepted job at once. */
 	maxWaitMs?: number;
 	/** Download the output of a done job into this binary property. */
 	download?: DownloadSettings;
 	/**
+	 * Wait Mode "Loop Through a Wait Node": the router runs one pass (scheduler/passes.ts) and sends
+	 * finished jobs out of "Done", the rest out of "Still Running". The scheduler never waits for them.
+	 */
+	loop?: boolean;
+	/**
 	 * Wait for the job's signed callback instead of polling (the router submits, then pauses the
 	 * execution; see webhooks/callbackWait.ts). The scheduler itself never waits for such a job.
 	 */
 	callback?: boolean;
+	/** How long a submit may wait out a 429 (default: the transport's). */
+	rateLimitPatienceMs?: number;
 	/** Work that is not a job (File → Upload): run inside the same limits, with the shared request options. */
 	run?: (requestOptions: SharedRequestOptions) => Promise<JobResult>;
 }
@@ -182,7 +191,8 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number): Pr
 	const slot = new JobSlot(batch.local, batch.shared);
 	try {
 		if (request.run) return { ok: true, result: await request.run({ ...batch.requestOptions, itemIndex }) };
-		let job = request.jobId ? await lookUpJob(batch, request.jobId, itemIndex, context) : await submitJob(batch, request, itemIndex, slot, context);
+		let job = request.job ?? (request.jobId ? await lookUpJob(batch, request.jobId, itemIndex, context) : await submitJob(batch, request, itemIndex, slot, context));
+		if (request.job) Object.assign(context, { jobId: job.jobId, status: job.status });
 		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context);
 		// Known from here on, so a failure later (download, stop) still reports where the file is.
 		if (job.outputUrl) context.outputUrl = job.outputUrl;
@@ -217,11 +227,15 @@ async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, s
 		const file = await uploadBinary.call(ctx, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
 		body[upload.field] = file.url;
 	}
-	const accepted = await apiRequest.call(ctx, { ...requestOptions, method: 'POST', path: '/api/v1/generate', body, itemIndex, idempotent: false });
+	const patience = request.rateLimitPatienceMs !== undefined ? { rateLimitPatienceMs: request.rateLimitPatienceMs } : {};
+	const accepted = await apiRequest.call(ctx, { ...requestOptions, ...patience, method: 'POST', path: '/api/v1/generate', body, itemIndex, idempotent: false });
 	const job = normalizeJob({ model: body.model, ...accepted });
 	context.jobId = job.jobId;
 	context.status = job.status;
 	if (job.creditCost !== undefined) context.creditCost = job.creditCost;
+	// For operators: if the process dies before this node returns (a killed worker), n8n keeps none of
+	// its output, and the log is where the paid job can still be found.
+	ctx.logger.info(`Gemini Omni: item ${itemIndex} accepted as job ${job.jobId} (execution ${ctx.getExecutionId()})`);
 	return job;
 }
 

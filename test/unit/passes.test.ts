@@ -1,0 +1,73 @@
+/** The loop pass's planning (scheduler/passes.ts), on a fixed clock. */
+import {
+	DUE_TOLERANCE_MS,
+	FIRST_BACKOFF_MS,
+	MAX_BACKOFF_MS,
+	MIN_PASS_GAP_MS,
+	PASS_STATE_FIELD,
+	acceptedState,
+	freeSlots,
+	isDue,
+	nextCheckAt,
+	readPassState,
+	stillRunningState,
+} from '../../nodes/GeminiOmni/scheduler/passes';
+
+const NOW = Date.parse('2026-12-01T12:00:00Z');
+
+describe('loop pass planning', () => {
+	it('reads only well-formed state, and treats an item without a job as queued', () => {
+		expect(readPassState({})).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: 'job_x' })).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: [] })).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: { jobId: '', dueAt: 'soon' } })).toEqual({});
+		expect(readPassState({ [PASS_STATE_FIELD]: { jobId: 'job_a', dueAt: NOW, submittedAt: NOW - 5, checks: 2, extra: 1 } })).toEqual({
+			jobId: 'job_a',
+			dueAt: NOW,
+			submittedAt: NOW - 5,
+			checks: 2,
+		});
+	});
+
+	it('a job is due from its estimate (minus the tolerance), a queued item never', () => {
+		const state = acceptedState({ jobId: 'job_a', status: 'accepted', estimatedSeconds: 60 }, NOW);
+		expect(state).toEqual({ jobId: 'job_a', submittedAt: NOW, dueAt: NOW + 60_000, checks: 0 });
+		expect(isDue(state, NOW + 60_000 - DUE_TOLERANCE_MS - 1)).toBe(false);
+		expect(isDue(state, NOW + 60_000 - DUE_TOLERANCE_MS)).toBe(true);
+		expect(isDue({}, NOW + 10 ** 9)).toBe(false);
+	});
+
+	it('a job still running is due at its estimate if that is ahead, else backs off doubling up to the cap', () => {
+		const createdAt = new Date(NOW).toISOString();
+		const job = { jobId: 'job_a', status: 'generating', createdAt, estimatedSeconds: 120 };
+		// Checked early (the estimate is 2 min, it is 1 min in): due at the estimate.
+		expect(stillRunningState({ jobId: 'job_a', checks: 0 }, job, NOW + 60_000).dueAt).toBe(NOW + 120_000);
+		// Past the estimate: 15 s, 30 s, 60 s … never more than 10 min.
+		let state = { jobId: 'job_a', checks: 0 } as ReturnType<typeof stillRunningState>;
+		const later = NOW + 200_000;
+		const gaps: number[] = [];
+		for (let i = 0; i < 8; i++) {
+			state = stillRunningState(state, job, later);
+			gaps.push(state.dueAt! - later);
+		}
+		expect(gaps.slice(0, 3)).toEqual([FIRST_BACKOFF_MS, 2 * FIRST_BACKOFF_MS, 4 * FIRST_BACKOFF_MS]);
+		expect(gaps[7]).toBe(MAX_BACKOFF_MS);
+		expect(state.checks).toBe(8);
+		// No createdAt: backoff only.
+		expect(stillRunningState({ jobId: 'job_a' }, { jobId: 'job_a', status: 'generating' }, NOW).dueAt).toBe(NOW + FIRST_BACKOFF_MS);
+	});
+
+	it('the next pass is at the first due job, never sooner than the gap that frees the worker, nor before a Retry-After', () => {
+		expect(nextCheckAt([], NOW)).toBe(NOW + MIN_PASS_GAP_MS);
+		expect(nextCheckAt([{ dueAt: NOW + 10_000 }, { dueAt: NOW + 500_000 }], NOW)).toBe(NOW + MIN_PASS_GAP_MS);
+		expect(nextCheckAt([{ dueAt: NOW + 300_000 }, { dueAt: NOW + 200_000 }], NOW)).toBe(NOW + 200_000);
+		expect(nextCheckAt([], NOW, NOW + 100_000)).toBe(NOW + 100_000);
+		expect(MIN_PASS_GAP_MS).toBeGreaterThan(65_000);
+	});
+
+	it('free slots are the limit minus this loop’s running jobs, never negative', () => {
+		expect(freeSlots(5, 0)).toBe(5);
+		expect(freeSlots(5, 3)).toBe(2);
+		expect(freeSlots(5, 7)).toBe(0);
+	});
+});
