@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import type { Simulator } from '../../simulator';
-import { keyTail, logOf, runGeminiNode, startTestSimulator } from './support';
+import { createJob, keyTail, logOf, runGeminiNode, startTestSimulator } from './support';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -408,6 +408,28 @@ describe('after concurrent-limit 429s from elsewhere', () => {
 		);
 		expect(batch.items.every((item) => item.json.status === 'done')).toBe(true);
 		expect(sim.maxInFlight(keyTail(key))).toBe(5);
+	}, 30_000);
+});
+
+describe('a key whose job slots are busy elsewhere (another worker or machine)', () => {
+	it('submits probe one at a time: about one 429 per slot the server frees, and checks go on meanwhile', async () => {
+		const key = `gomni_${randomBytes(32).toString('hex')}`;
+		sim.addKey({ key, plan: 'pro' });
+		const credential = { type: 'geminiOmniApi', id: 'busy-elsewhere', data: { apiKey: key, baseUrl: sim.url, plan: 'pro' } };
+		// The other machine's 5 jobs end one after another (0.5 s … 2.5 s at this time scale).
+		for (let i = 1; i <= 5; i++) await createJob(sim, { model: 'gemini-omni-video', prompt: `elsewhere ${i} [sim:seconds=${50 * i}]` }, key);
+		sim.clearLog();
+		const batch = await runGeminiNode(
+			sim,
+			{ resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', downloadOutput: false },
+			{ credential, items: Array.from({ length: 5 }, (_, i) => ({ p: `here ${i} [sim:seconds=50]` })), timeoutMs: 30_000 },
+		);
+		expect(batch.items.map((item) => item.json.status)).toEqual(Array(5).fill('done'));
+		const refused = logOf(sim, { method: 'POST', path: '/api/v1/generate' }).filter((entry) => entry.status === 429);
+		const accepted = logOf(sim, { method: 'POST', path: '/api/v1/generate' }).filter((entry) => entry.status === 200);
+		expect(accepted).toHaveLength(5);
+		// Five slots free up one by one: a probe per freed slot, and a few for slots taken back in between.
+		expect(refused.length).toBeLessThanOrEqual(8);
 	}, 30_000);
 });
 

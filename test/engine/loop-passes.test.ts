@@ -7,7 +7,7 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { MIN_PASS_GAP_MS, PASS_STATE_FIELD } from '../../nodes/GeminiOmni/scheduler/passes';
 import type { Simulator } from '../../simulator';
-import { NODE_NAME, geminiCredential, logOf, runGeminiNode, startTestSimulator } from './support';
+import { NODE_NAME, logOf, runGeminiNode, startTestSimulator } from './support';
 
 let sim: Simulator;
 beforeAll(async () => {

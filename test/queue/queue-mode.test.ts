@@ -4,15 +4,27 @@
  * community package (scripts/lib/queue-stack.ts); the simulator is the API. One set of processes for
  * the whole file, so the parts run in order; each prints its figures (`[queue] …`).
  */
+import { randomBytes } from 'node:crypto';
+
 import { startSimulator, type Simulator } from '../../simulator';
+import { exampleNode, readExample, withCredential, withNodeParameters, withWebhookStart } from '../../scripts/lib/examples';
 import { startQueueStack, type QueueStack } from '../../scripts/lib/queue-stack';
 import type { N8nExecution } from '../../scripts/lib/n8n-instance';
-import { geminiOmniTriggerWorkflow, nodeOutput, triggerWebhookPath, type CredentialReference } from '../../scripts/lib/workflows';
+import {
+	geminiOmniStep,
+	geminiOmniTriggerWorkflow,
+	nodeOutput,
+	nodeRuns,
+	triggerWebhookPath,
+	webhookWorkflow,
+	type CredentialReference,
+} from '../../scripts/lib/workflows';
 import {
 	apiRequestsForJob,
 	callbackTextToVideoWorkflow,
 	createSimulatorCredential,
 	executionsWithData,
+	storageRequestsForJob,
 	generateRequests,
 	promptBatchWorkflow,
 	sleep,
@@ -179,5 +191,218 @@ describe('Trigger at the webhook process', () => {
 		const after = await runsFor();
 		report(`trigger: burst of 50 → ${after.length - 1} executions; after restarting every process, 50 redeliveries → ${after.length - 51} executions`);
 		expect(after).toHaveLength(51);
+	});
+});
+
+/** A credential for a key of its own (its own limits and counts), on the given plan. */
+async function credentialForNewKey(name: string, limits: { concurrent: number; perMinute: number; perHour: number }): Promise<{ key: string; credential: CredentialReference }> {
+	const key = `gomni_${randomBytes(32).toString('hex')}`;
+	sim.addKey({ key, plan: 'pro', limits });
+	const id = await stack.main.createCredential(name, 'geminiOmniApi', { apiKey: key, baseUrl: sim.url, plan: 'pro', webhookSecret: sim.webhookSecret });
+	return { key, credential: { id, name } };
+}
+
+const PRO = { concurrent: 5, perMinute: 30, perHour: 200 };
+
+/** Which worker's log says it started the execution (undefined while none has). */
+function workerRunning(executionId: string): number | undefined {
+	const index = stack.workers.findIndex((worker) => worker.logs(2000).includes(`Worker started execution ${executionId} `));
+	return index >= 0 ? index : undefined;
+}
+
+describe('Binary data in the default "database" mode', () => {
+	it('a 600 MiB output is refused before its download, naming the limit and the settings that work', async () => {
+		sim.clearLog();
+		const path = 'queue-big-output';
+		const workflowId = await stack.main.createWorkflow(
+			webhookWorkflow({
+				name: 'queue: 600 MiB output',
+				path,
+				response: { mode: 'onReceived' },
+				steps: [
+					geminiOmniStep({
+						name: 'Big Clip',
+						credential,
+						onError: 'continueRegularOutput',
+						parameters: { resource: 'video', operation: 'textToVideo', prompt: `[sim:seconds=2] [sim:bytes=${600 * 1024 * 1024}] a long 4K take`, resolution: '4k', downloadOutput: true },
+					}),
+				],
+			}),
+		);
+		await stack.main.activateWorkflow(workflowId);
+		expect(await callWebhook(path, {})).toBe(200);
+		const [execution] = await waitForExecutions(workflowId, 1, finished);
+		const [item] = nodeOutput(execution, 'Big Clip');
+		expect(String(item.json.error)).toMatch(/is 600 MiB, over the 512 MiB per file that n8n's "database" binary mode stores/);
+		expect(String(item.json.errorDescription)).toMatch(/N8N_DEFAULT_BINARY_DATA_MODE=filesystem/);
+		expect(String(item.json.errorDescription)).toMatch(/Download Output/);
+		expect(item.json.outputUrl).toEqual(expect.stringContaining('http'));
+		expect(item.binary).toBeUndefined();
+		// The download was opened (its size is in the headers) and closed: far less than the file was sent.
+		const jobId = String(item.json.jobId);
+		await sleep(500);
+		const sent = storageRequestsForJob(sim, jobId).reduce((sum, entry) => sum + (entry.bytesSent ?? 0), 0);
+		report(`database mode: a 600 MiB output refused before download; storage sent ${(sent / 1048576).toFixed(1)} MiB of it`);
+		expect(sent).toBeLessThan(64 * 1024 * 1024);
+	});
+});
+
+describe('A worker killed mid-poll', () => {
+	it('every accepted job ID is in the killed worker\'s log; Job → Wait collects them all without submitting anything again', async () => {
+		sim.clearLog();
+		const { credential: killCredential } = await credentialForNewKey('Gemini Omni (kill test)', PRO);
+		const path = 'queue-kill-mid-poll';
+		const workflowId = await stack.main.createWorkflow(promptBatchWorkflow({ name: 'queue: killed mid-poll', path, credential: killCredential }));
+		await stack.main.activateWorkflow(workflowId);
+		expect(await callWebhook(path, { prompts: Array.from({ length: 8 }, (_, i) => `[sim:seconds=40] doomed clip ${i}`) })).toBe(200);
+		// Five accepted (the plan's limit), the rest queued behind them: now the worker dies.
+		const deadline = Date.now() + 60_000;
+		while (generateRequests(sim).filter((entry) => entry.status === 200).length < 5 && Date.now() < deadline) await sleep(100);
+		const [running] = await stack.main.listExecutions(workflowId);
+		const index = workerRunning(running.id);
+		expect(index).toBeDefined();
+		await stack.killWorker(index!);
+		const accepted = generateRequests(sim).filter((entry) => entry.status === 200).map((entry) => String(entry.jobId));
+		expect(accepted.length).toBeGreaterThanOrEqual(5);
+		const log = stack.workers[index!].logs(5000);
+		const logged = accepted.filter((jobId) => log.includes(`accepted as job ${jobId}`));
+		report(`worker ${index} killed mid-poll with ${accepted.length} accepted jobs: ${logged.length} of them are in its log`);
+		expect(logged).toEqual(accepted);
+		await stack.startWorker(index!);
+
+		// The operator's recovery: the logged IDs into Job → Wait. Nothing is submitted again.
+		sim.clearLog();
+		const recover = 'queue-recover-jobs';
+		const recoverId = await stack.main.createWorkflow(
+			webhookWorkflow({
+				name: 'queue: recover logged jobs',
+				path: recover,
+				response: { mode: 'onReceived' },
+				steps: [
+					{ name: 'IDs', type: 'n8n-nodes-base.code', typeVersion: 2, parameters: { jsCode: 'return $input.first().json.body.ids.map((id) => ({ json: { id } }));' } },
+					geminiOmniStep({ name: 'Collect', credential: killCredential, parameters: { resource: 'job', operation: 'wait', jobId: '={{ $json.id }}', downloadOutput: false } }),
+				],
+			}),
+		);
+		await stack.main.activateWorkflow(recoverId);
+		expect(await callWebhook(recover, { ids: logged })).toBe(200);
+		const [collected] = await waitForExecutions(recoverId, 1, finished);
+		expect(collected.status).toBe('success');
+		expect(nodeOutput(collected, 'Collect').map((item) => [item.json.jobId, item.json.status])).toEqual(logged.map((jobId) => [jobId, 'done']));
+		expect(generateRequests(sim)).toHaveLength(0);
+	});
+});
+
+describe('Two workers, one Pro key', () => {
+	it('two 10-item batches at once: no item fails by 429, none is submitted twice; 429 share and idle stretches reported', async () => {
+		sim.clearLog();
+		const { key, credential: shared } = await credentialForNewKey('Gemini Omni (shared Pro key)', PRO);
+		const paths = ['queue-shared-a', 'queue-shared-b'];
+		const workflowIds: string[] = [];
+		for (const path of paths) {
+			const id = await stack.main.createWorkflow(promptBatchWorkflow({ name: `queue: shared key ${path}`, path, credential: shared }));
+			await stack.main.activateWorkflow(id);
+			workflowIds.push(id);
+		}
+		const started = Date.now();
+		const answers = await Promise.all(paths.map(async (path, b) => await callWebhook(path, { prompts: Array.from({ length: 10 }, (_, i) => `[sim:seconds=40] shared ${b}-${i}`) })));
+		expect(answers).toEqual([200, 200]);
+		const executions = await Promise.all(workflowIds.map(async (id) => (await waitForExecutions(id, 1, finished))[0]));
+		const seconds = (Date.now() - started) / 1000;
+		const workers = executions.map((execution) => workerRunning(execution.id));
+		const mine = sim.log.filter((entry) => entry.kind === 'api' && entry.key === key.slice(-6));
+		const refused = mine.filter((entry) => entry.status === 429);
+		const jobs = mine.filter((entry) => entry.method === 'POST' && entry.status === 200).map((entry) => String(entry.jobId));
+		// Stretches in which the key had no job running although items were still waiting to be submitted:
+		// every worker only waiting.
+		const spans = jobs.map((jobId) => sim.getJob(jobId)!).map((job) => [Date.parse(job.createdAt), Date.parse(job.completedAt ?? job.createdAt)]).sort((a, b) => a[0] - b[0]);
+		let idle = 0;
+		let longestIdle = 0;
+		let reach = spans[0][1];
+		for (const [from, to] of spans.slice(1)) {
+			if (from > reach) {
+				idle += from - reach;
+				longestIdle = Math.max(longestIdle, from - reach);
+			}
+			reach = Math.max(reach, to);
+		}
+		report(
+			`two batches of 10 on one Pro key, on workers ${workers.join(' and ')}: ${seconds.toFixed(0)} s, ${mine.length} requests (${(mine.length / 20).toFixed(2)} per item), ` +
+				`${refused.length} answered 429 (${((100 * refused.length) / mine.length).toFixed(0)} %), no job running for ${(idle / 1000).toFixed(1)} s in all (longest ${(longestIdle / 1000).toFixed(1)} s)`,
+		);
+		for (const execution of executions) {
+			expect(execution.status).toBe('success');
+			expect(nodeOutput(execution, 'Batch').map((item) => item.json.status)).toEqual(Array(10).fill('done'));
+		}
+		expect(new Set(jobs).size).toBe(20);
+		expect(jobs).toHaveLength(20);
+		expect(longestIdle).toBeLessThan(5_000);
+	});
+});
+
+describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
+	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process', async () => {
+		sim.clearLog();
+		const { key, credential: loopCredential } = await credentialForNewKey('Gemini Omni (loop)', PRO);
+		const path = 'queue-batch-in-passes';
+		const example = withCredential(readExample('batch-in-passes.json'), loopCredential);
+		const prompts = Array.from({ length: 30 }, (_, i) => `[sim:seconds=60] pass clip ${i}`);
+		const runnable = withNodeParameters(withWebhookStart(example, { path, response: { mode: 'onReceived' } }).workflow, 'Prompt List', () => ({
+			jsCode: `return ${JSON.stringify(prompts)}.map((prompt) => ({ json: { prompt } }));`,
+		}));
+		const loopNode = exampleNode(runnable, 'Text to Video (Passes)').name;
+		const workflowId = await stack.main.createWorkflow(withNodeParameters(runnable, loopNode, (parameters) => ({ ...parameters, downloadOutput: false })));
+		await stack.main.activateWorkflow(workflowId);
+		const started = Date.now();
+		expect(await callWebhook(path, {})).toBe(200);
+
+		const samples: Array<{ status: string; busy: number }> = [];
+		let restarted = false;
+		let execution: N8nExecution | undefined;
+		const deadline = Date.now() + 20 * 60_000;
+		for (;;) {
+			const [listed] = await stack.main.listExecutions(workflowId);
+			if (listed) {
+				samples.push({ status: listed.status, busy: await stack.busyWorkerSlots() });
+				const accepted = generateRequests(sim).filter((entry) => entry.status === 200).length;
+				// Mid-batch, while it waits between passes: stop and start every n8n process.
+				if (!restarted && listed.status === 'waiting' && accepted >= 10) {
+					restarted = true;
+					const restartStarted = Date.now();
+					await stack.restartAll();
+					report(`loop: every process restarted mid-batch after ${accepted} submits (${Math.round((Date.now() - restartStarted) / 1000)} s)`);
+				}
+				if (finished(listed)) {
+					execution = await stack.main.getExecution(listed.id, true);
+					break;
+				}
+			}
+			if (Date.now() > deadline) throw new Error(`The loop did not finish in 20 min\n${stack.logs(40)}`);
+			await sleep(1_000);
+		}
+		const minutes = (Date.now() - started) / 60_000;
+		expect(restarted).toBe(true);
+		expect(execution.status).toBe('success');
+		const done = nodeRuns(execution, 'Finished Clips').flatMap((run) => run.data?.main?.[0] ?? []);
+		const passes = nodeRuns(execution, loopNode).length;
+		const mine = sim.log.filter((entry) => entry.kind === 'api' && entry.key === key.slice(-6));
+		const generates = mine.filter((entry) => entry.method === 'POST' && entry.status === 200);
+		// Strictly between passes (waiting at the sample before and after too), no worker slot is busy.
+		const between = samples.filter((sample, i) => i > 0 && i < samples.length - 1 && sample.status === 'waiting' && samples[i - 1].status === 'waiting' && samples[i + 1].status === 'waiting');
+		const busyBetween = between.filter((sample) => sample.busy > 0).length;
+		report(
+			`loop: 30 prompts on a 5-job key in ${minutes.toFixed(1)} min and ${passes} passes; ${done.length} done, ${generates.length} submits, ` +
+				`${(mine.length / 30).toFixed(2)} requests per job, peak ${sim.maxInFlight(key.slice(-6))} running; busy worker slots while waiting: ${busyBetween} of ${between.length} samples; ` +
+				`jobs lost: ${30 - new Set(done.map((item) => item.json.jobId)).size}, submitted twice: ${generates.length - new Set(generates.map((entry) => entry.jobId)).size}`,
+		);
+		expect(done.map((item) => item.json.status)).toEqual(Array(30).fill('done'));
+		expect(new Set(done.map((item) => item.json.jobId)).size).toBe(30);
+		expect(generates).toHaveLength(30);
+		const submittedPrompts = generates.map((entry) => (entry.body as { prompt: string }).prompt).sort();
+		expect(submittedPrompts).toEqual([...prompts].sort());
+		expect(mine.length / 30).toBeLessThanOrEqual(2.3);
+		expect(sim.maxInFlight(key.slice(-6))).toBeLessThanOrEqual(5);
+		expect(between.length).toBeGreaterThan(30);
+		expect(busyBetween).toBe(0);
 	});
 });

@@ -11,43 +11,70 @@ beforeEach(() => {
 });
 afterEach(() => jest.useRealTimers());
 
-describe('JobGate holds (concurrent-limit 429s from elsewhere, jobs that run on unwatched)', () => {
-	it('holds back exactly one slot, however many 429s arrive', () => {
+describe('JobGate holds (the server full of jobs from elsewhere, jobs that run on unwatched)', () => {
+	it('while the server is full, admits only the accepted jobs and one submit, however many 429s arrive', async () => {
 		const gate = new JobGate(5);
-		for (let i = 0; i < 4; i++) gate.holdBackOneSlot(Date.now() + 10_000);
+		for (let i = 0; i < 3; i++) await gate.enter();
+		gate.markAccepted();
+		gate.markAccepted();
+		for (let i = 0; i < 4; i++) gate.serverFullUntil(Date.now() + 10_000);
+		expect(gate.capacity).toBe(3);
+		// The submit still inside is the probe: nobody else gets in until it is accepted.
+		let fourth = false;
+		const waiting = gate.enter().then(() => (fourth = true));
+		await jest.advanceTimersByTimeAsync(1_000);
+		expect(fourth).toBe(false);
+		gate.markAccepted();
+		await waiting;
+		expect(fourth).toBe(true);
 		expect(gate.capacity).toBe(4);
 	});
 
-	it('gives the slot back when the LATEST Retry-After has passed, not the earliest', async () => {
+	it('probes until the LATEST Retry-After has passed, not the earliest, then opens fully', async () => {
 		const gate = new JobGate(5);
-		gate.holdBackOneSlot(Date.now() + 2_000);
+		gate.serverFullUntil(Date.now() + 2_000);
 		await jest.advanceTimersByTimeAsync(500);
-		gate.holdBackOneSlot(Date.now() + 10_000); // asks for longer: until 10.5 s from the start
+		gate.serverFullUntil(Date.now() + 10_000); // asks for longer: until 10.5 s from the start
 		await jest.advanceTimersByTimeAsync(2_000);
-		expect(gate.capacity).toBe(4);
+		expect(gate.capacity).toBe(1);
 		await jest.advanceTimersByTimeAsync(7_900);
-		expect(gate.capacity).toBe(4);
+		expect(gate.capacity).toBe(1);
 		await jest.advanceTimersByTimeAsync(200);
 		expect(gate.capacity).toBe(5);
 		expect(gate.holdingBack).toBe(false);
 	});
 
-	it('keeps at least one slot on a plan of one', () => {
-		const gate = new JobGate(1);
-		gate.holdBackOneSlot(Date.now() + 1_000);
+	it('a job that leaves after being accepted narrows the probing gate again; kept slots count as accepted', async () => {
+		const gate = new JobGate(5);
+		await gate.enter();
+		await gate.enter();
+		gate.markAccepted();
+		gate.markAccepted();
+		gate.serverFullUntil(Date.now() + 60_000);
+		expect(gate.capacity).toBe(3);
+		gate.leave(true);
+		expect(gate.capacity).toBe(2);
+		gate.keepSlotUntil(Date.now() + 30_000, true);
+		expect(gate.active).toBe(1);
+		expect(gate.capacity).toBe(2);
+		await jest.advanceTimersByTimeAsync(30_001);
 		expect(gate.capacity).toBe(1);
 	});
 
-	it('keeps a hold when the plan changes', () => {
+	it('keeps a probe on a plan of one, and the hold when the plan changes', () => {
+		const single = new JobGate(1);
+		single.serverFullUntil(Date.now() + 1_000);
+		expect(single.capacity).toBe(1);
 		const gate = new JobGate(5);
-		gate.holdBackOneSlot(Date.now() + 60_000);
+		gate.serverFullUntil(Date.now() + 60_000);
 		gate.setLimit(10);
-		expect(gate.capacity).toBe(9);
+		expect(gate.capacity).toBe(1);
+		expect(gate.holdingBack).toBe(true);
 	});
 
-	it('a waiter is admitted when the held-back slot comes back, with no timer before or after it waits', async () => {
+	it('a waiter is admitted when the hold ends, with no timer before or after it waits', async () => {
 		const gate = new JobGate(2);
-		gate.holdBackOneSlot(Date.now() + 10_000);
+		gate.serverFullUntil(Date.now() + 10_000);
 		expect(gate.hasTimer).toBe(false);
 		await gate.enter();
 		let admitted = false;

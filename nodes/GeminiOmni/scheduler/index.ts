@@ -13,9 +13,13 @@ import type { Job } from '../helpers/job';
 import { isFinished, normalizeJob } from '../helpers/job';
 import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
 import { onAbort } from '../transport/abort';
+import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
 import { JobGate, JobSlot, limitsForKey } from './limits';
 import { JobPoller, JobWaitTimeoutError } from './poller';
+
+/** How the server's concurrent-job 429 differs from its request-rate 429 (contract: "distinct" messages). */
+const CONCURRENT_LIMIT = /concurrent/i;
 
 /** Downloads a batch streams at the same time. */
 export const MAX_PARALLEL_DOWNLOADS = 3;
@@ -137,9 +141,15 @@ export async function runJobBatch(
 		signal,
 		beforeAttempt: async () => await keyLimits.budget.acquire(signal),
 		onRateLimited: (retryAfterMs, serverMessage) => {
-			if (retryAfterMs) keyLimits.budget.pauseFor(retryAfterMs);
-			// Another workflow or machine holds a job slot of this key: hold one back until its Retry-After.
-			if (/concurrent/i.test(serverMessage ?? '')) keyLimits.gate.holdBackOneSlot(Date.now() + (retryAfterMs ?? 5_000));
+			if (CONCURRENT_LIMIT.test(serverMessage ?? '')) {
+				// Other workers or machines hold this key's job slots: the request rate is fine, so checks go
+				// on (they are how a freed slot is noticed); submits probe one at a time for twice the
+				// Retry-After (the server's guess of when a slot frees).
+				const now = Date.now();
+				keyLimits.gate.serverFullUntil(now + Math.max(5_000, 2 * (retryAfterMs ?? 5_000)), now + (retryAfterMs ?? 5_000));
+			} else if (retryAfterMs) {
+				keyLimits.budget.pauseFor(retryAfterMs);
+			}
 		},
 	};
 	const batch: Batch = {
@@ -228,8 +238,28 @@ async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, s
 		body[upload.field] = file.url;
 	}
 	const patience = request.rateLimitPatienceMs !== undefined ? { rateLimitPatienceMs: request.rateLimitPatienceMs } : {};
-	const accepted = await apiRequest.call(ctx, { ...requestOptions, ...patience, method: 'POST', path: '/api/v1/generate', body, itemIndex, idempotent: false });
+	const waitBeforeRetry = async (delayMs: number, refusal: { status?: number; serverMessage?: string }) => {
+		if (refusal.status === 429 && CONCURRENT_LIMIT.test(refusal.serverMessage ?? '')) {
+			// The key's job slots are full: give this slot back and queue behind the gate's probe, so a
+			// batch sends one submit per slot the server frees, not one per waiting item.
+			slot.release();
+			await slot.take(batch.signal);
+			return;
+		}
+		await sleepUnlessCancelled(delayMs, batch.signal);
+	};
+	const accepted = await apiRequest.call(ctx, {
+		...requestOptions,
+		...patience,
+		waitBeforeRetry,
+		method: 'POST',
+		path: '/api/v1/generate',
+		body,
+		itemIndex,
+		idempotent: false,
+	});
 	const job = normalizeJob({ model: body.model, ...accepted });
+	slot.markAccepted();
 	context.jobId = job.jobId;
 	context.status = job.status;
 	if (job.creditCost !== undefined) context.creditCost = job.creditCost;

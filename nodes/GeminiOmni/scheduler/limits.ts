@@ -128,14 +128,20 @@ interface GateWaiter {
  * deadlines, not timers, so nothing of ours runs on after the node returns:
  *  - `keepSlotUntil`: a job that runs on without anybody here waiting for it (Wait off) keeps its slot
  *    for its estimated run time, so the next submits of the key do not meet the concurrent-job limit;
- *  - `holdBackOneSlot`: after a concurrent-limit 429 (another workflow or machine holds a slot of this
- *    key), one slot stays unused until the latest Retry-After; several 429s share that one slot.
+ *  - `serverFullUntil`: after a concurrent-limit 429 (other workers, workflows or machines hold slots
+ *    of this key), the gate probes instead of pushing: until the hold ends it admits only its accepted
+ *    jobs plus ONE submit, so each slot freed on the server costs at most one 429 here, not one per
+ *    waiting item. Each accepted probe widens the gate by one; another 429 extends the hold.
  * A timer runs only while somebody waits and a hold is due to end, and it is cleared when nobody waits.
  */
 export class JobGate {
 	private inFlight = 0;
+	/** Slots inside whose job the server accepted (the rest are still submitting). */
+	private acceptedInside = 0;
 	private keptUntil: number[] = [];
 	private heldBackUntil = 0;
+	/** While the server is full: when the next submit may probe it (its latest Retry-After). */
+	private nextProbeAt = 0;
 	private readonly waiting: GateWaiter[] = [];
 	private wakeTimer: { at: number; controller: AbortController } | undefined;
 
@@ -146,14 +152,19 @@ export class JobGate {
 		return this.inFlight + this.liveKeptSlots();
 	}
 
-	/** Whether a slot is held back after a concurrent-limit 429. */
+	/** Whether the gate probes after a concurrent-limit 429. */
 	get holdingBack(): boolean {
 		return this.heldBackUntil > Date.now();
 	}
 
-	/** How many jobs may be inside now: the limit, less a slot held back (never below one). */
+	/**
+	 * How many jobs may be inside now: the limit; while the server is full, only the accepted jobs
+	 * (inside or kept), plus one submit once the server's Retry-After has passed.
+	 */
 	get capacity(): number {
-		return Math.max(1, this.limit - (this.holdingBack ? 1 : 0));
+		if (!this.holdingBack) return this.limit;
+		const probe = Date.now() >= this.nextProbeAt ? 1 : 0;
+		return Math.min(this.limit, this.acceptedInside + this.liveKeptSlots() + probe);
 	}
 
 	/** Waits registered now (0 once nobody waits: then no listener and no timer of the gate is left). */
@@ -187,21 +198,36 @@ export class JobGate {
 		});
 	}
 
-	leave(): void {
+	/** The job of a slot inside was accepted: while the server is full, the gate widens by one. */
+	markAccepted(): void {
+		this.acceptedInside = Math.min(this.inFlight, this.acceptedInside + 1);
+		this.admit();
+	}
+
+	/** `accepted`: the slot's job had been accepted (markAccepted). */
+	leave(accepted = false): void {
 		this.inFlight = Math.max(0, this.inFlight - 1);
+		if (accepted) this.acceptedInside = Math.max(0, this.acceptedInside - 1);
+		this.acceptedInside = Math.min(this.acceptedInside, this.inFlight);
 		this.admit();
 	}
 
 	/** Leaves, but keeps the slot taken until `time` (a job that runs on unwatched). */
-	keepSlotUntil(time: number): void {
+	keepSlotUntil(time: number, accepted = true): void {
 		this.inFlight = Math.max(0, this.inFlight - 1);
+		if (accepted) this.acceptedInside = Math.max(0, this.acceptedInside - 1);
+		this.acceptedInside = Math.min(this.acceptedInside, this.inFlight);
 		if (time > Date.now()) this.keptUntil.push(time);
 		this.admit();
 	}
 
-	/** Holds one slot back until `time`, or until a later time already held. */
-	holdBackOneSlot(time: number): void {
+	/**
+	 * The server said its concurrent-job limit is reached: probe until `time` (or a later time already
+	 * held), the next probe at `probeAt` (the server's Retry-After: when it expects a slot to free).
+	 */
+	serverFullUntil(time: number, probeAt = Date.now()): void {
 		this.heldBackUntil = Math.max(this.heldBackUntil, time);
+		this.nextProbeAt = probeAt;
 		this.admit();
 	}
 
@@ -237,7 +263,7 @@ export class JobGate {
 	/** While somebody waits, wake when the next hold ends; with nobody waiting, no timer at all. */
 	private scheduleWake(): void {
 		const now = Date.now();
-		const ends = [...this.keptUntil, this.heldBackUntil].filter((time) => time > now);
+		const ends = [...this.keptUntil, this.heldBackUntil, this.nextProbeAt].filter((time) => time > now);
 		const at = this.waiting.length && ends.length ? Math.min(...ends) : undefined;
 		if (this.wakeTimer && this.wakeTimer.at === at) return;
 		this.wakeTimer?.controller.abort();
@@ -280,19 +306,29 @@ export class JobSlot {
 		this.held = true;
 	}
 
+	private accepted = false;
+
+	/** The server accepted this slot's job. */
+	markAccepted(): void {
+		if (!this.held || this.accepted) return;
+		this.accepted = true;
+		this.local.markAccepted();
+		this.shared.markAccepted();
+	}
+
 	release(): void {
 		if (!this.held) return;
 		this.held = false;
-		this.local.leave();
-		this.shared.leave();
+		this.local.leave(this.accepted);
+		this.shared.leave(this.accepted);
 	}
 
 	/** Gives the slot up now, but both gates count it as taken until `time`. */
 	keepUntil(time: number): void {
 		if (!this.held) return;
 		this.held = false;
-		this.local.keepSlotUntil(time);
-		this.shared.keepSlotUntil(time);
+		this.local.keepSlotUntil(time, this.accepted);
+		this.shared.keepSlotUntil(time, this.accepted);
 	}
 }
 

@@ -63,6 +63,11 @@ export interface ApiRequestOptions {
 	beforeAttempt?: () => Promise<(() => void) | void>;
 	/** Told about every 429, so a scheduler can slow down. */
 	onRateLimited?: (retryAfterMs: number | undefined, serverMessage: string | undefined) => void;
+	/**
+	 * Waits before a retry instead of the plain (cancellable) sleep of `delayMs`: a submit refused by
+	 * the concurrent-job limit queues behind its job gate's probe instead (scheduler/index.ts).
+	 */
+	waitBeforeRetry?: (delayMs: number, refusal: { status?: number; serverMessage?: string }) => Promise<void>;
 	credentials?: GeminiOmniCredentials;
 	/**
 	 * The batch's stop (its first error, or the execution's cancel): no attempt starts after it and
@@ -316,7 +321,11 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		);
 		if (decision.retry) {
 			if (attempt.status === 429) options.onRateLimited?.(attempt.retryAfterMs, attempt.serverMessage);
-			await sleepUnlessCancelled(decision.delayMs, signal);
+			if (options.waitBeforeRetry) {
+				await options.waitBeforeRetry(decision.delayMs, { status: attempt.status, serverMessage: attempt.status !== undefined ? attempt.serverMessage : undefined });
+			} else {
+				await sleepUnlessCancelled(decision.delayMs, signal);
+			}
 			continue;
 		}
 		const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
