@@ -417,6 +417,38 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		expect((generate[0].body as { prompt?: string }).prompt).toBe(prompt);
 	});
 
+	it('gives the node two outputs on the canvas, "Done" and "Still Running", when Wait Mode is "Loop Through a Wait Node"', async () => {
+		const p = page();
+		await ensureGeminiNdv();
+		await chooseOption(p, 'resource', optionName('resource', 'video'));
+		await chooseOption(p, 'operation', optionName('operation', 'textToVideo', 'video'));
+		const outputHandles = p.locator('[data-test-id="canvas-node-output-handle"][data-handleid^="outputs/main/"]');
+		await chooseOption(p, 'waitMode', optionName('waitMode', 'poll'));
+		await closeNdv(p);
+		// One Manual Trigger and one Gemini Omni: one main output each while polling.
+		expect(await outputHandles.count()).toBe(2);
+
+		await p.locator(`[data-test-id="canvas-node"]:not([data-node-type="n8n-nodes-base.manualTrigger"])`).first().dblclick();
+		await ndv(p).waitFor();
+		await chooseOption(p, 'waitMode', optionName('waitMode', 'loop'));
+		const notices = (await visiblePanel(p)).notices;
+		expect(notices.some((notice) => notice.includes('Connect "Still Running" to a Wait node'))).toBe(true);
+		await closeNdv(p);
+		await waitForValue(() => outputHandles.count(), (count) => count === 3, { what: 'a second output on the Gemini Omni node' });
+		const labels = await p.locator('[data-test-id="canvas-node-output-handle"][data-handleid="outputs/main/1"]').last().innerText();
+		const first = await p.locator('[data-test-id="canvas-node-output-handle"][data-handleid="outputs/main/0"]').last().innerText();
+		await screenshot(p, '6-loop-outputs-on-canvas');
+		expect(first).toContain('Done');
+		expect(labels).toContain('Still Running');
+
+		// Back to Poll: one output again.
+		await p.locator(`[data-test-id="canvas-node"]:not([data-node-type="n8n-nodes-base.manualTrigger"])`).first().dblclick();
+		await ndv(p).waitFor();
+		await chooseOption(p, 'waitMode', optionName('waitMode', 'poll'));
+		await closeNdv(p);
+		await waitForValue(() => outputHandles.count(), (count) => count === 2, { what: 'the Gemini Omni node back to one output' });
+	});
+
 	it('offers Gemini Omni among an AI Agent’s tools (the + under "Tool"), for "gemini" and "omni"', async () => {
 		const p = page();
 		await closeNdv(p).catch(() => undefined);
