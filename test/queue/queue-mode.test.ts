@@ -341,7 +341,7 @@ describe('Two workers, one Pro key', () => {
 });
 
 describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
-	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process', async () => {
+	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process and a crash of both workers', async () => {
 		sim.clearLog();
 		const { key, credential: loopCredential } = await credentialForNewKey('Gemini Omni (loop)', PRO);
 		const path = 'queue-batch-in-passes';
@@ -358,6 +358,7 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 
 		const samples: Array<{ status: string; busy: number }> = [];
 		let restarted = false;
+		let killed = false;
 		let execution: N8nExecution | undefined;
 		const deadline = Date.now() + 20 * 60_000;
 		for (;;) {
@@ -371,6 +372,12 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 					const restartStarted = Date.now();
 					await stack.restartAll();
 					report(`loop: every process restarted mid-batch after ${accepted} submits (${Math.round((Date.now() - restartStarted) / 1000)} s)`);
+				} else if (restarted && !killed && listed.status === 'waiting' && accepted >= 20 && Date.parse(String(listed.waitTill ?? '')) - Date.now() > 15_000) {
+					// Later, both workers crash (SIGKILL) between passes, and come back.
+					killed = true;
+					await Promise.all(stack.workers.map(async (_, index) => await stack.killWorker(index)));
+					await Promise.all(stack.workers.map(async (_, index) => await stack.startWorker(index)));
+					report(`loop: both workers killed (SIGKILL) and started again after ${accepted} submits`);
 				}
 				if (finished(listed)) {
 					execution = await stack.main.getExecution(listed.id, true);
@@ -382,6 +389,7 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 		}
 		const minutes = (Date.now() - started) / 60_000;
 		expect(restarted).toBe(true);
+		expect(killed).toBe(true);
 		expect(execution.status).toBe('success');
 		const done = nodeRuns(execution, 'Finished Clips').flatMap((run) => run.data?.main?.[0] ?? []);
 		const passes = nodeRuns(execution, loopNode).length;
