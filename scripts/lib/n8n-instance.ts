@@ -269,7 +269,7 @@ function elapsedSeconds(since: number): number {
 }
 
 /** A port nobody listens on right now. Two are asked for at once, so they are distinct. */
-async function findFreePort(): Promise<number> {
+export async function findFreePort(): Promise<number> {
 	return await new Promise((resolvePort, reject) => {
 		const server = createServer();
 		server.unref();

@@ -11,25 +11,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { SCRATCH_DIR, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
+import { SCRATCH_DIR, findFreePort, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-async function freePort(): Promise<number> {
-	return await new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
 
 /** Debian's PostgreSQL server binaries (the newest installed major), or undefined. */
 export function postgresBinDir(): string | undefined {
@@ -95,7 +83,7 @@ export interface QueueServices {
 export async function startQueueServices(): Promise<QueueServices> {
 	const bin = postgresBinDir();
 	if (!bin) throw new Error('No PostgreSQL server in /usr/lib/postgresql: run `npm run setup` (it installs Debian\'s postgresql)');
-	const [redisPort, postgresPort] = [await freePort(), await freePort()];
+	const [redisPort, postgresPort] = [await findFreePort(), await findFreePort()];
 	const children: ChildProcess[] = [];
 	const dataDir = mkdtempSync(join(tmpdir(), 'gemini-omni-pg-'));
 	const asRoot = process.getuid?.() === 0;
@@ -190,7 +178,7 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 	const services = await startQueueServices();
 	mkdirSync(SCRATCH_DIR, { recursive: true });
 	const root = mkdtempSync(join(SCRATCH_DIR, 'queue-'));
-	const webhookPort = await freePort();
+	const webhookPort = await findFreePort();
 	const webhookBase = `http://127.0.0.1:${webhookPort}/`;
 	const shared: Record<string, string> = {
 		...services.n8nEnvironment,
