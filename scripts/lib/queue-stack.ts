@@ -83,7 +83,9 @@ export interface QueueServices {
 export async function startQueueServices(): Promise<QueueServices> {
 	const bin = postgresBinDir();
 	if (!bin) throw new Error('No PostgreSQL server in /usr/lib/postgresql: run `npm run setup` (it installs Debian\'s postgresql)');
-	const [redisPort, postgresPort] = [await findFreePort(), await findFreePort()];
+	const redisPort = await findFreePort();
+	let postgresPort = await findFreePort();
+	while (postgresPort === redisPort) postgresPort = await findFreePort();
 	const children: ChildProcess[] = [];
 	const dataDir = mkdtempSync(join(tmpdir(), 'gemini-omni-pg-'));
 	const asRoot = process.getuid?.() === 0;
