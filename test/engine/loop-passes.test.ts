@@ -86,11 +86,37 @@ describe('Wait Mode "Loop Through a Wait Node"', () => {
 		expect(String(failed?.json.error)).toMatch(/Content policy/);
 		expect(failed?.pairedItem).toEqual({ item: 1 });
 
+		sim.clearLog();
 		const again = await pass([{ p: '[sim:seconds=60] slow' }, { p: '[sim:seconds=1] [sim:fail] bad' }]);
 		await sleep(100);
 		const stopped = await pass(again.stillRunning.map((item) => item.json));
 		expect(stopped.status).toBe('error');
 		expect(stopped.error?.message).toMatch(/\[item 1/);
 		expect(String((stopped.error as { description?: string }).description)).toContain(String(again.stillRunning[0].json.jobId));
+	});
+
+	it('once an item has failed (Continue On Fail off), the pass submits nothing more before stopping', async () => {
+		sim.clearLog();
+		const oneAtATime = { ...LOOP, options: { maxConcurrentJobs: 1 } };
+		const first = await pass([{ p: '[sim:seconds=1] [sim:fail] bad' }, { p: 'queued behind it' }], oneAtATime);
+		expect(first.stillRunning.map((item) => item.json.status)).toEqual(['accepted', 'queued']);
+		await sleep(100);
+		const stopped = await pass(first.stillRunning.map((item) => item.json), oneAtATime);
+		expect(stopped.status).toBe('error');
+		expect(stopped.error?.message).toMatch(/failed/);
+		// The failed job was the only submit: the queued item was not submitted into its freed slot.
+		expect(logOf(sim, { method: 'POST', path: '/api/v1/generate' }).filter((entry) => entry.status === 200)).toHaveLength(1);
+	});
+
+	it('a parameter error on a later pass (Continue On Fail off) still names the jobs the items carry', async () => {
+		const oneAtATime = { ...LOOP, options: { maxConcurrentJobs: 1 } };
+		const first = await pass([{ p: '[sim:seconds=60] long one' }, { p: 'queued, then emptied' }], oneAtATime);
+		const back = first.stillRunning.map((item) => item.json);
+		expect(back.map((json) => json.status)).toEqual(['accepted', 'queued']);
+		back[1] = { ...back[1], p: '' };
+		const stopped = await pass(back, oneAtATime);
+		expect(stopped.status).toBe('error');
+		expect(stopped.error?.message).toMatch(/Prompt is empty/);
+		expect(String((stopped.error as { description?: string }).description)).toContain(String(back[0].jobId));
 	});
 });

@@ -16,17 +16,33 @@ import {
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
 describe('loop pass planning', () => {
-	it('reads only well-formed state, and treats an item without a job as queued', () => {
-		expect(readPassState({})).toBeUndefined();
-		expect(readPassState({ [PASS_STATE_FIELD]: 'job_x' })).toBeUndefined();
-		expect(readPassState({ [PASS_STATE_FIELD]: [] })).toBeUndefined();
-		expect(readPassState({ [PASS_STATE_FIELD]: { jobId: '', dueAt: 'soon' } })).toEqual({});
-		expect(readPassState({ [PASS_STATE_FIELD]: { jobId: 'job_a', dueAt: NOW, submittedAt: NOW - 5, checks: 2, extra: 1 } })).toEqual({
+	it('reads only well-formed state of this node, and treats an item without a job as queued', () => {
+		const node = 'Text to Video (Passes)';
+		expect(readPassState({}, node)).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: 'job_x' }, node)).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: [] }, node)).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: { node, jobId: '', dueAt: 'soon', checks: Number.NaN } }, node)).toEqual({ node });
+		expect(readPassState({ [PASS_STATE_FIELD]: { node, jobId: 'job_a', dueAt: NOW, submittedAt: NOW - 5, checks: 2, extra: 1 } }, node)).toEqual({
+			node,
 			jobId: 'job_a',
 			dueAt: NOW,
 			submittedAt: NOW - 5,
 			checks: 2,
 		});
+		// Another loop node's job (an item passed on through a Merge) is not adopted.
+		expect(readPassState({ [PASS_STATE_FIELD]: { node: 'Other Loop', jobId: 'job_a' } }, node)).toBeUndefined();
+		expect(readPassState({ [PASS_STATE_FIELD]: { jobId: 'job_a' } }, node)).toBeUndefined();
+	});
+
+	it('an estimate that is missing or not a number makes a job due at once, never at NaN', () => {
+		for (const estimatedSeconds of [undefined, 'soon', Number.NaN, -5]) {
+			const state = acceptedState({ jobId: 'job_a', status: 'accepted', estimatedSeconds: estimatedSeconds as never }, NOW, 'Loop');
+			expect(state).toEqual({ node: 'Loop', jobId: 'job_a', submittedAt: NOW, dueAt: NOW, checks: 0 });
+		}
+		const late = stillRunningState({ jobId: 'job_a' }, { jobId: 'job_a', status: 'generating', createdAt: new Date(NOW).toISOString(), estimatedSeconds: 'x' as never }, NOW);
+		expect(Number.isFinite(late.dueAt)).toBe(true);
+		// A state without its submit time starts Max Wait's clock at this check.
+		expect(late.submittedAt).toBe(NOW);
 	});
 
 	it('a job is due from its estimate (minus the tolerance), a queued item never', () => {

@@ -113,6 +113,8 @@ export function waitProperties(): INodeProperties[] {
 			name: 'waitForCompletion',
 			type: 'boolean',
 			default: true,
+			// Decides the node's outputs (the loop has two), which n8n reads from the raw value.
+			noDataExpression: true,
 			description:
 				'Whether to wait until the job is done. Off: return the accepted job (jobId, status, creditCost, estimatedSeconds) at once. On: check it when its estimate says it is ready, then back off.',
 		},
@@ -120,6 +122,7 @@ export function waitProperties(): INodeProperties[] {
 			displayName: 'Wait Mode',
 			name: 'waitMode',
 			type: 'options',
+			noDataExpression: true,
 			options: [
 				{
 					name: 'Poll',

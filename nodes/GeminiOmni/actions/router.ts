@@ -85,6 +85,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
 	}
 	const continueOnFail = this.continueOnFail();
+	// Loop mode: items may come back carrying running jobs, so a parameter error must not stop the node
+	// before the pass has named them (the pass reports it with every job it knows).
+	const loopMode = resource !== 'job' && resource !== 'file' && this.getNodeParameter('waitForCompletion', 0, true) && this.getNodeParameter('waitMode', 0, 'poll') === 'loop';
 
 	// Reading parameters can fail per item (an empty prompt, a bad expression): that item fails alone.
 	const requests: Array<JobRequest | Error> = [];
@@ -92,7 +95,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		try {
 			requests.push(await toRequest.call(this, itemIndex));
 		} catch (error) {
-			if (!continueOnFail) throw stoppingError.call(this, { cause: error, context: {} } as ItemJobError, itemIndex);
+			if (!continueOnFail && !loopMode) throw stoppingError.call(this, { cause: error, context: {} } as ItemJobError, itemIndex);
 			requests.push(error as Error);
 		}
 	}
@@ -100,13 +103,12 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
 	const maxConcurrentJobs = Number(options.maxConcurrentJobs) > 0 ? Number(options.maxConcurrentJobs) : undefined;
 
-	const waitMode = this.getNodeParameter('waitForCompletion', 0, true) ? this.getNodeParameter('waitMode', 0, 'poll') : 'none';
-	if (waitMode === 'loop' && resource !== 'job' && resource !== 'file') {
+	if (loopMode) {
 		try {
 			return await loopPass.call(this, requests, continueOnFail, maxConcurrentJobs);
 		} catch (error) {
 			if (error instanceof LoopStop) throw error.error;
-			return failEveryItem.call(this, error as Error, items.length, continueOnFail).concat([[]]);
+			return failLoopPass.call(this, error as Error, continueOnFail);
 		}
 	}
 
@@ -160,6 +162,32 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	return [output];
 }
 
+/**
+ * A loop pass that failed as a whole (e.g. the credential could not be read): every item that came
+ * back with a job of this loop keeps its jobId, in the error items or in the stopping error.
+ */
+function failLoopPass(this: IExecuteFunctions, error: Error, continueOnFail: boolean): INodeExecutionData[][] {
+	const owner = this.getNode().name;
+	const jobs = this.getInputData().flatMap((item, itemIndex): AcceptedJob[] => {
+		const jobId = readPassState(item.json, owner)?.jobId;
+		return jobId ? [{ itemIndex, jobId, status: String(item.json.status ?? 'accepted') }] : [];
+	});
+	if (!continueOnFail) {
+		const stop = new NodeOperationError(this.getNode(), error, {
+			description: jobs.length ? `Jobs of this loop, none cancelled (collect them with Job → Wait): ${formatAcceptedJobs(jobs)}.` : undefined,
+		});
+		throw stop;
+	}
+	const byItem = new Map(jobs.map((job) => [job.itemIndex, job]));
+	return [
+		this.getInputData().map((_item, itemIndex) => {
+			const job = byItem.get(itemIndex);
+			return errorItem(error, itemIndex, job ? { jobId: job.jobId, status: job.status } : {});
+		}),
+		[],
+	];
+}
+
 /** A loop pass's stopping error, kept apart from failures before the pass ran. */
 class LoopStop extends Error {
 	constructor(readonly error: Error) {
@@ -180,12 +208,23 @@ async function loopPass(
 ): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const credentials = await getApiCredentials.call(this, 0);
-	const planLimit = limitsForKey(credentials.apiKey, credentials.plan).budget.limits.concurrent;
+	const keyLimits = limitsForKey(credentials.apiKey, credentials.plan);
+	const planLimit = keyLimits.budget.limits.concurrent;
 	const first = requests.find((request): request is JobRequest => !(request instanceof Error));
+	const owner = this.getNode().name;
 	const pass = await runPass.call(
 		this,
-		items.map((item, itemIndex) => ({ itemIndex, state: readPassState(item.json), request: requests[itemIndex] })),
-		{ limit: Math.min(maxConcurrentJobs ?? Infinity, planLimit), maxWaitMs: first?.maxWaitMs ?? 30 * 60_000, now: Date.now },
+		items.map((item, itemIndex) => ({ itemIndex, state: readPassState(item.json, owner), request: requests[itemIndex] })),
+		{
+			limit: Math.min(maxConcurrentJobs ?? Infinity, planLimit),
+			// Other executions of this process may hold the key's slots: a pass submits only into free
+			// ones rather than wait for them (it must return in seconds).
+			processFree: () => keyLimits.gate.capacity - keyLimits.gate.active,
+			maxWaitMs: first?.maxWaitMs ?? 30 * 60_000,
+			stopOnFirstError: !continueOnFail,
+			owner,
+			now: Date.now,
+		},
 	);
 	const failure = pass.done.find((entry) => !entry.outcome.ok);
 	if (failure && !failure.outcome.ok && !continueOnFail) throw new LoopStop(stoppingError.call(this, failure.outcome.error, failure.itemIndex, pass.knownJobs));
@@ -197,6 +236,8 @@ async function loopPass(
 		const input = items[itemIndex];
 		const json: IDataObject = { ...input.json, status: job?.status ?? (state.jobId ? 'accepted' : 'queued'), checkAt, [PASS_STATE_FIELD]: state };
 		if (state.jobId) json.jobId = state.jobId;
+		// A jobId the item brought from upstream is not this loop's job.
+		else delete json.jobId;
 		// A queued item still needs its input files; a submitted one no longer does.
 		return { json, ...(!state.jobId && input.binary ? { binary: input.binary } : {}), pairedItem: { item: itemIndex } };
 	});

@@ -190,6 +190,10 @@ export async function downloadJobOutput(
 	if (!job.outputUrl) {
 		throw new NodeOperationError(this.getNode(), `Job ${job.jobId} has no outputUrl (status "${job.status}")`, { itemIndex });
 	}
+	// Asked before the download opens, so no response sits waiting on it (once per execution).
+	const storeKind = await binaryStoreKind.call(this).catch((error: Error) => {
+		throw new NodeOperationError(this.getNode(), error, { itemIndex });
+	});
 	const download = await openDownload.call(this, job.outputUrl, { itemIndex, jobId: job.jobId, signal });
 	if (download.contentLength !== undefined && download.contentLength > settings.maxBytes) {
 		download.stream.destroy?.();
@@ -201,7 +205,7 @@ export async function downloadJobOutput(
 	}
 	// The store may hold less than Max Output Size: in memory ~380 MiB, n8n's database mode its file limit.
 	// Known before a byte is downloaded when the server sends the size; otherwise the stream is capped there.
-	const store = await storeLimitFor.call(this, download.contentLength, settings);
+	const store = storeKind === 'other' ? undefined : STORE_LIMITS[storeKind](settings);
 	if (store && download.contentLength !== undefined && download.contentLength > store.limitBytes) {
 		download.stream.destroy?.();
 		throw new NodeOperationError(this.getNode(), store.message(job.jobId, download.contentLength), { itemIndex, description: store.description });
@@ -254,7 +258,7 @@ const OR_USE_THE_URL = 'Or turn "Download Output" off and pass the outputUrl on 
  *   it only after holding the whole file in memory.
  */
 const STORE_LIMITS = {
-	memory: (): StoreLimit => ({
+	memory: (_settings?: DownloadSettings): StoreLimit => ({
 		limitBytes: 380 * 1024 * 1024,
 		message: (jobId, bytes) =>
 			`The output of job ${jobId} (${bytes !== undefined ? `${mib(bytes)}, ` : ''}over ~380 MiB) cannot be kept in n8n's in-memory binary mode. Not stored.`,
@@ -268,23 +272,31 @@ const STORE_LIMITS = {
 	}),
 };
 
+type StoreKind = 'memory' | 'database' | 'other';
+
+/** Per execution: the store cannot change while it runs. Bounded, oldest forgotten first. */
+const storeKindByExecution = new Map<string, Promise<StoreKind>>();
+
 /**
- * The limit of the store this n8n puts binaries in, when it has one the output may exceed. Node code
- * cannot read n8n's settings, so it asks the store itself: an empty file stored in memory comes back
- * without an id, one stored in the database with a `database:` id. Asked only for outputs that could
- * be too large (or whose size is unknown), so a small download costs nothing extra.
+ * Where this n8n puts binaries. Node code cannot read n8n's settings, so it asks the store itself:
+ * an empty file stored in memory comes back without an id, one stored in the database with a
+ * `database:` id. Once per execution (a webhook call, which has no execution id yet, asks each time).
  */
-async function storeLimitFor(
-	this: IExecuteFunctions | IWebhookFunctions,
-	contentLength: number | undefined,
-	settings: DownloadSettings,
-): Promise<StoreLimit | undefined> {
-	const smallest = Math.min(STORE_LIMITS.memory().limitBytes, settings.databaseLimitBytes);
-	if (contentLength !== undefined && contentLength <= smallest) return undefined;
-	const probe = await this.helpers.prepareBinaryData(Buffer.alloc(0), 'probe.bin', 'application/octet-stream');
-	if (!probe.id) return STORE_LIMITS.memory();
-	if (probe.id.startsWith('database:')) return STORE_LIMITS.database(settings);
-	return undefined;
+async function binaryStoreKind(this: IExecuteFunctions | IWebhookFunctions): Promise<StoreKind> {
+	const executionId = 'getExecutionId' in this ? String(this.getExecutionId()) : undefined;
+	const known = executionId ? storeKindByExecution.get(executionId) : undefined;
+	if (known) return await known;
+	const asked = (async (): Promise<StoreKind> => {
+		const probe = await this.helpers.prepareBinaryData(Buffer.alloc(0), 'probe.bin', 'application/octet-stream');
+		if (!probe.id) return 'memory';
+		return probe.id.startsWith('database:') ? 'database' : 'other';
+	})();
+	if (executionId) {
+		storeKindByExecution.set(executionId, asked);
+		asked.catch(() => storeKindByExecution.delete(executionId));
+		if (storeKindByExecution.size > 200) storeKindByExecution.delete(storeKindByExecution.keys().next().value as string);
+	}
+	return await asked;
 }
 
 /**

@@ -28,15 +28,22 @@ export const DUE_TOLERANCE_MS = 5_000;
 /** After the estimate, checks back off from this, doubling, up to MAX_BACKOFF_MS. */
 export const FIRST_BACKOFF_MS = 15_000;
 export const MAX_BACKOFF_MS = 10 * 60_000;
-/** A submit refused by the concurrent-job limit waits at most this long inside a pass, then stays queued. */
-export const SUBMIT_PATIENCE_MS = 20_000;
+/**
+ * A submit refused with 429 (the key's job slots or request budget are used elsewhere) is not
+ * retried inside a pass, which must return in seconds: the item stays queued for the next pass.
+ */
+export const SUBMIT_PATIENCE_MS = 0;
 
 /** The field of a "Still Running" item that carries its loop state to the next pass. */
 export const PASS_STATE_FIELD = 'geminiOmniLoop';
 
 /** What an item carries between passes. No jobId: still queued (not submitted yet). */
 export interface PassState extends IDataObject {
+	/** The loop node whose state this is: another loop node downstream must not adopt its job. */
+	node?: string;
 	jobId?: string;
+	/** When the item was first queued (ms since epoch), for Max Wait while the key stays full. */
+	queuedSince?: number;
 	/** When the job is next worth a check (ms since epoch). */
 	dueAt?: number;
 	/** When the job was accepted (ms since epoch), for Max Wait. */
@@ -45,16 +52,28 @@ export interface PassState extends IDataObject {
 	checks?: number;
 }
 
-export function readPassState(json: IDataObject): PassState | undefined {
+const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** The item's loop state, if it is `node`'s (a state another loop node wrote is ignored). */
+export function readPassState(json: IDataObject, node: string): PassState | undefined {
 	const state = json[PASS_STATE_FIELD];
 	if (!state || typeof state !== 'object' || Array.isArray(state)) return undefined;
-	const { jobId, dueAt, submittedAt, checks } = state as IDataObject;
+	const { jobId, dueAt, submittedAt, queuedSince, checks } = state as IDataObject;
+	if ((state as IDataObject).node !== node) return undefined;
 	return {
+		node,
 		...(typeof jobId === 'string' && jobId ? { jobId } : {}),
-		...(typeof dueAt === 'number' ? { dueAt } : {}),
-		...(typeof submittedAt === 'number' ? { submittedAt } : {}),
-		...(typeof checks === 'number' ? { checks } : {}),
+		...(finite(dueAt) ? { dueAt } : {}),
+		...(finite(submittedAt) ? { submittedAt } : {}),
+		...(finite(queuedSince) ? { queuedSince } : {}),
+		...(finite(checks) ? { checks } : {}),
 	};
+}
+
+/** A job's estimate in ms (0 when the server sent none or nonsense). */
+function estimateMs(job: Job): number {
+	const seconds = Number(job.estimatedSeconds ?? 0);
+	return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
 export function isDue(state: PassState, now: number): boolean {
@@ -62,18 +81,19 @@ export function isDue(state: PassState, now: number): boolean {
 }
 
 /** The state of a job just accepted: due when its estimate says it is ready. */
-export function acceptedState(job: Job, now: number): PassState {
-	return { jobId: job.jobId, submittedAt: now, dueAt: now + Math.max(0, Number(job.estimatedSeconds ?? 0)) * 1000, checks: 0 };
+export function acceptedState(job: Job, now: number, node?: string): PassState {
+	return { ...(node ? { node } : {}), jobId: job.jobId, submittedAt: now, dueAt: now + estimateMs(job), checks: 0 };
 }
 
 /** The state of a job a check found still running: due at its estimate if that is still ahead, else backing off. */
 export function stillRunningState(state: PassState, job: Job, now: number): PassState {
 	const checks = (state.checks ?? 0) + 1;
 	const created = Date.parse(String(job.createdAt ?? ''));
-	const estimated = Number.isNaN(created) ? undefined : created + Math.max(0, Number(job.estimatedSeconds ?? 0)) * 1000;
+	const estimated = Number.isNaN(created) ? undefined : created + estimateMs(job);
 	const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (checks - 1));
 	const dueAt = estimated !== undefined && estimated > now ? estimated : now + backoff;
-	return { ...state, checks, dueAt };
+	// A state without its submit time starts Max Wait's clock now rather than never.
+	return { ...state, submittedAt: state.submittedAt ?? now, checks, dueAt };
 }
 
 /**
@@ -124,12 +144,18 @@ export interface PassResult {
 export interface PassOptions {
 	/** The plan's concurrent jobs, or the node's Max Concurrent Jobs when lower. */
 	limit: number;
+	/** Job slots of the key free in this process right now (other executions may hold some). */
+	processFree?: () => number;
 	maxWaitMs: number;
+	/** Continue On Fail off: once an item has failed, nothing new is submitted (the node will stop). */
+	stopOnFirstError?: boolean;
+	/** The loop node's name, written into every state. */
+	owner?: string;
 	now: () => number;
 }
 
 /** Whether an item's failure was the server's concurrent-job limit (it stays queued, it did not fail). */
-function refusedForConcurrency(outcome: ItemOutcome): boolean {
+function refusedWith429(outcome: ItemOutcome): boolean {
 	if (outcome.ok) return false;
 	const cause = outcome.error.cause as { httpCode?: string | null; message?: string };
 	return String(cause.httpCode ?? '') === '429' && outcome.error.context.jobId === undefined;
@@ -139,6 +165,8 @@ function refusedForConcurrency(outcome: ItemOutcome): boolean {
 export async function runPass(this: IExecuteFunctions, inputs: PassInput[], options: PassOptions): Promise<PassResult> {
 	const done: PassOutcome[] = [];
 	const running: StillRunning[] = [];
+	/** Jobs given up on for Max Wait: they still hold a slot on the server. */
+	let abandonedOnServer = 0;
 	const queued: PassInput[] = [];
 	const finishedJobs: Array<{ input: PassInput; job: Job }> = [];
 
@@ -157,8 +185,9 @@ export async function runPass(this: IExecuteFunctions, inputs: PassInput[], opti
 				done.push({ itemIndex: input.itemIndex, outcome });
 			} else if (isFinished(outcome.result.json as Job)) {
 				finishedJobs.push({ input, job: outcome.result.json as Job });
-			} else if (now - (input.state!.submittedAt ?? now) > options.maxWaitMs) {
+			} else if (input.state!.submittedAt !== undefined && now - input.state!.submittedAt > options.maxWaitMs) {
 				const job = outcome.result.json as Job;
+				abandonedOnServer++;
 				const error = new NodeOperationError(
 					this.getNode(),
 					`Job ${job.jobId} is still "${job.status}" after the Max Wait of ${Math.round(options.maxWaitMs / 60_000)} min; it keeps running. Use Job → Wait to collect it later.`,
@@ -173,17 +202,45 @@ export async function runPass(this: IExecuteFunctions, inputs: PassInput[], opti
 	}
 
 	// 2. Submit queued items (in input order) into the slots this loop leaves free; items whose
-	// parameters could not be read fail now. 3. Download the outputs of jobs found done.
-	const slots = freeSlots(options.limit, running.length);
-	const toSubmit = queued.filter((input) => !(input.request instanceof Error)).slice(0, slots);
+	// parameters could not be read, or that waited in the queue past Max Wait, fail now.
+	// 3. Download the outputs of jobs found done.
+	const now = options.now();
+	const submittable: PassInput[] = [];
 	for (const input of queued) {
-		if (input.request instanceof Error) done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, {}) } });
-		else if (!toSubmit.includes(input)) running.push({ itemIndex: input.itemIndex, state: {} });
+		const queuedSince = input.state?.queuedSince ?? now;
+		if (input.request instanceof Error) {
+			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, {}) } });
+		} else if (now - queuedSince > options.maxWaitMs) {
+			const error = new NodeOperationError(
+				this.getNode(),
+				`Not submitted: the key's job slots stayed busy for the Max Wait of ${Math.round(options.maxWaitMs / 60_000)} min`,
+				{ itemIndex: input.itemIndex, description: 'Nothing was billed for this item. Run it again when the key has free job slots.' },
+			);
+			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(error, { status: 'queued' }) } });
+		} else {
+			submittable.push(input);
+		}
 	}
-	const finishing = finishedJobs.map(({ input, job }): JobRequest => {
-		const request = input.request instanceof Error ? {} : input.request;
-		return { job, download: request.download };
-	});
+	// Continue On Fail off and an item already failed: the node stops, so nothing more is paid for.
+	const stopping = options.stopOnFirstError === true && done.some((entry) => !entry.outcome.ok);
+	const slots = stopping ? 0 : Math.min(freeSlots(options.limit, running.length + abandonedOnServer), Math.max(0, options.processFree?.() ?? Infinity));
+	const toSubmit = submittable.slice(0, slots);
+	for (const input of submittable) {
+		if (!toSubmit.includes(input)) running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
+	}
+	const finishing: JobRequest[] = [];
+	const finishingInputs: Array<{ input: PassInput; job: Job }> = [];
+	for (const { input, job } of finishedJobs) {
+		if (input.request instanceof Error) {
+			// Its parameters failed this pass: the job is reported, not silently passed on without its file.
+			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, jobContext(job)) } });
+		} else if (stopping) {
+			done.push({ itemIndex: input.itemIndex, outcome: { ok: true, result: { json: { ...job } } } });
+		} else {
+			finishing.push({ job, download: input.request.download });
+			finishingInputs.push({ input, job });
+		}
+	}
 	const submitting = toSubmit.map((input): JobRequest => {
 		const { body, uploads } = input.request as JobRequest;
 		return { body, uploads, rateLimitPatienceMs: SUBMIT_PATIENCE_MS };
@@ -193,19 +250,19 @@ export async function runPass(this: IExecuteFunctions, inputs: PassInput[], opti
 		const second = await runJobBatch.call(this, [...finishing, ...submitting], { stopOnFirstError: false });
 		for (const [i, outcome] of second.outcomes.entries()) {
 			if (i < finishing.length) {
-				done.push({ itemIndex: finishedJobs[i].input.itemIndex, outcome });
+				done.push({ itemIndex: finishingInputs[i].input.itemIndex, outcome });
 				continue;
 			}
 			const input = toSubmit[i - finishing.length];
-			if (refusedForConcurrency(outcome)) {
+			if (refusedWith429(outcome)) {
 				// The key's job slots are busy elsewhere (another workflow or worker): queued for the next pass.
-				retryAfterAt = options.now() + SUBMIT_PATIENCE_MS;
-				running.push({ itemIndex: input.itemIndex, state: {} });
+				retryAfterAt = options.now();
+				running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
 			} else if (!outcome.ok) {
 				done.push({ itemIndex: input.itemIndex, outcome });
 			} else {
 				const job = outcome.result.json as Job;
-				running.push({ itemIndex: input.itemIndex, state: acceptedState(job, options.now()), job });
+				running.push({ itemIndex: input.itemIndex, state: acceptedState(job, options.now(), options.owner), job });
 			}
 		}
 	}
@@ -224,4 +281,12 @@ export async function runPass(this: IExecuteFunctions, inputs: PassInput[], opti
 	].sort((a, b) => a.itemIndex - b.itemIndex);
 	const checkAt = nextCheckAt(running.filter((item) => item.state.jobId).map((item) => item.state), options.now(), retryAfterAt);
 	return { done, stillRunning: running, checkAt, knownJobs };
+}
+
+function queuedState(input: PassInput, options: PassOptions, now: number): PassState {
+	return { ...(options.owner ? { node: options.owner } : {}), queuedSince: input.state?.queuedSince ?? now };
+}
+
+function jobContext(job: Job): IDataObject {
+	return { jobId: job.jobId, status: job.status, ...(job.outputUrl ? { outputUrl: job.outputUrl } : {}) };
 }

@@ -319,8 +319,10 @@ export async function apiRequest(this: ApiContext, options: ApiRequestOptions): 
 		const decision = policy.next(
 			attempt.status !== undefined ? { status: attempt.status, retryAfterMs: attempt.retryAfterMs } : { networkCode: attempt.networkCode, networkText: attempt.networkError },
 		);
+		// Every 429 tells the scheduler, retried or not (a refused submit the caller gives up on, as a loop
+		// pass does, still says the key is full), except one asking for longer than we would ever wait.
+		if (attempt.status === 429 && (decision.retry || !decision.retryAfterTooLong)) options.onRateLimited?.(attempt.retryAfterMs, attempt.serverMessage);
 		if (decision.retry) {
-			if (attempt.status === 429) options.onRateLimited?.(attempt.retryAfterMs, attempt.serverMessage);
 			if (options.waitBeforeRetry) {
 				await options.waitBeforeRetry(decision.delayMs, { status: attempt.status, serverMessage: attempt.status !== undefined ? attempt.serverMessage : undefined });
 			} else {
