@@ -108,6 +108,25 @@ describe('Wait Mode "Loop Through a Wait Node"', () => {
 		expect(logOf(sim, { method: 'POST', path: '/api/v1/generate' }).filter((entry) => entry.status === 200)).toHaveLength(1);
 	});
 
+	it('Max Wait bounds how long an item stays queued, and a job given up on keeps its slot', async () => {
+		sim.clearLog();
+		// Max Wait 60 ms (0.001 min), one job at a time: the second item can never be submitted in time.
+		const tight = { ...LOOP, options: { maxConcurrentJobs: 1, maxWaitMinutes: 0.001 } };
+		const first = await pass([{ p: '[sim:seconds=500] long' }, { p: 'never gets a slot' }], tight);
+		expect(first.stillRunning.map((item) => item.json.status)).toEqual(['accepted', 'queued']);
+		await sleep(150);
+		// A new row joins in this pass: it must wait, since the abandoned job still holds the only slot.
+		const second = await pass([...first.stillRunning.map((item) => item.json), { p: 'a new row' }], tight, true);
+		expect(second.done).toHaveLength(2);
+		expect(second.stillRunning.map((item) => [item.json.p, item.json.status])).toEqual([['a new row', 'queued']]);
+		expect(String(second.done[0].json.error)).toMatch(/still "(accepted|generating)" after the Max Wait/);
+		expect(second.done[0].json.jobId).toBe(first.stillRunning[0].json.jobId);
+		expect(String(second.done[1].json.error)).toMatch(/Not submitted: the key's job slots stayed busy/);
+		expect(second.done[1].json.jobId).toBeUndefined();
+		// Still one submit: the abandoned job still runs on the server, so its slot was not refilled.
+		expect(logOf(sim, { method: 'POST', path: '/api/v1/generate' }).filter((entry) => entry.status === 200)).toHaveLength(1);
+	});
+
 	it('a parameter error on a later pass (Continue On Fail off) still names the jobs the items carry', async () => {
 		const oneAtATime = { ...LOOP, options: { maxConcurrentJobs: 1 } };
 		const first = await pass([{ p: '[sim:seconds=60] long one' }, { p: 'queued, then emptied' }], oneAtATime);
