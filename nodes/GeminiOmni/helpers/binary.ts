@@ -205,7 +205,7 @@ export async function downloadJobOutput(
 	}
 	// The store may hold less than Max Output Size: in memory ~380 MiB, n8n's database mode its file limit.
 	// Known before a byte is downloaded when the server sends the size; otherwise the stream is capped there.
-	const store = storeKind === 'other' ? undefined : STORE_LIMITS[storeKind](settings);
+	const store = storeKind === 'memory' ? STORE_LIMITS.memory() : storeKind === 'database' ? STORE_LIMITS.database(settings) : undefined;
 	if (store && download.contentLength !== undefined && download.contentLength > store.limitBytes) {
 		download.stream.destroy?.();
 		throw new NodeOperationError(this.getNode(), store.message(job.jobId, download.contentLength), { itemIndex, description: store.description });
@@ -258,7 +258,7 @@ const OR_USE_THE_URL = 'Or turn "Download Output" off and pass the outputUrl on 
  *   it only after holding the whole file in memory.
  */
 const STORE_LIMITS = {
-	memory: (_settings?: DownloadSettings): StoreLimit => ({
+	memory: (): StoreLimit => ({
 		limitBytes: 380 * 1024 * 1024,
 		message: (jobId, bytes) =>
 			`The output of job ${jobId} (${bytes !== undefined ? `${mib(bytes)}, ` : ''}over ~380 MiB) cannot be kept in n8n's in-memory binary mode. Not stored.`,
