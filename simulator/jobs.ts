@@ -7,7 +7,11 @@ import type { GenerateRequest, Model, Resolution } from './validation';
  * Directives let tests and real n8n workflows steer a job through its prompt or script text:
  *   [sim:fail]                       the job fails at the end of its run with a default error
  *   [sim:fail=Content policy: ...]   ... with that error text
- *   [sim:overrun=1.5]                the job runs 1.5x its estimate (the estimate is unchanged)
+ *   [sim:overrun=1.5]                the job runs 1.5x its estimate (the estimate is unchanged); 0.7 ends early
+ *   [sim:spread=0.3]                 the run time is the estimate × a lognormal draw (σ 0.3, median 1), as real
+ *                                    jobs scatter around their estimate; the draw is seeded by the prompt text,
+ *                                    so the same prompt always runs as long (and a benchmark is repeatable)
+ *   [sim:seed=7]                     another seed for the spread draw (the text is then not used)
  *   [sim:seconds=2]                  nominal duration 2 s (before timeScale); the estimate matches
  *   [sim:bytes=1073741824]           the output is that many bytes
  *   [sim:chunked]                    storage sends the output chunked, without Content-Length
@@ -16,6 +20,8 @@ import type { GenerateRequest, Model, Resolution } from './validation';
 export interface Directives {
 	fail?: string;
 	overrun?: number;
+	spread?: number;
+	seed?: number;
 	seconds?: number;
 	bytes?: number;
 	chunked?: boolean;
@@ -23,7 +29,7 @@ export interface Directives {
 
 export const DEFAULT_FAILURE = 'Generation failed: the model could not produce this output (simulated)';
 
-const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|seconds|bytes|chunked)(?:=([^\]]*))?\]/g;
+const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|spread|seed|seconds|bytes|chunked)(?:=([^\]]*))?\]/g;
 
 export function parseDirectives(text: string): Directives {
 	const directives: Directives = {};
@@ -41,10 +47,43 @@ export function parseDirectives(text: string): Directives {
 		const number = Number(value);
 		if (value === undefined || value === '' || !Number.isFinite(number) || number < 0) continue;
 		if (name === 'overrun') directives.overrun = number;
+		if (name === 'spread') directives.spread = number;
+		if (name === 'seed') directives.seed = Math.floor(number);
 		if (name === 'seconds') directives.seconds = number;
 		if (name === 'bytes') directives.bytes = Math.floor(number);
 	}
 	return directives;
+}
+
+/**
+ * How much longer (or shorter) than its estimate a job runs: overrun × exp(spread × Z), Z a standard
+ * normal drawn from a PRNG seeded by [sim:seed] or the text, so runs are repeatable prompt by prompt.
+ */
+export function runFactor(directives: Directives, text: string): number {
+	const overrun = directives.overrun ?? 1;
+	if (!directives.spread) return overrun;
+	const random = seededRandom(directives.seed ?? hashText(text));
+	// Box-Muller; 1 - u keeps the logarithm finite.
+	const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+	return overrun * Math.exp(directives.spread * z);
+}
+
+function hashText(text: string): number {
+	let hash = 2166136261;
+	for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+	return hash >>> 0;
+}
+
+/** mulberry32: small, fast and good enough to scatter run times. */
+function seededRandom(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
 }
 
 /** One factor for cost, duration and output size: a 4k clip is much heavier than a 720p one. */

@@ -14,6 +14,7 @@ import {
 	outputBytes,
 	outputKind,
 	parseDirectives,
+	runFactor,
 	type Job,
 } from './jobs';
 import {
@@ -341,7 +342,7 @@ export class SimulatorServer implements Simulator {
 
 		const directives = parseDirectives(request.text);
 		const nominal = nominalSeconds(request, directives);
-		const durationMs = nominal * (directives.overrun ?? 1) * this.timeScale * 1000;
+		const durationMs = nominal * runFactor(directives, request.text) * this.timeScale * 1000;
 		account.credits -= cost;
 		const job: Job = {
 			id: newJobId(),

@@ -234,14 +234,19 @@ describe('binary inputs', () => {
 });
 
 describe('waiting and the output file', () => {
-	it('polls once when the estimate is right, then streams the output into a binary', async () => {
+	it('checks on a grid that passes through the estimate (the check at the estimate sees it done), then streams the output into a binary', async () => {
 		const result = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'A calm sea' }, { binaryMode: 'filesystem' });
 		expect(result.status).toBe('success');
 		const [item] = result.items;
 		const jobId = String(item.json.jobId);
 		expect(item.json).toMatchObject({ status: 'done', model: 'gemini-omni-video' });
 		expect(Date.parse(String(item.json.expiresAt)) - Date.parse(String(item.json.completedAt))).toBe(7 * 86400_000);
-		expect(polls(jobId)).toHaveLength(1);
+		// 60 s estimate, 8 s grid (× the 0.01 time scale): 36, 44, 52 s while the budget has room, then 60 s.
+		const checks = polls(jobId).map((entry) => entry.at);
+		const completedAt = Date.parse(String(item.json.completedAt));
+		expect(checks).toHaveLength(4);
+		expect(checks.slice(0, 3).every((at) => at < completedAt)).toBe(true);
+		expect(checks[3]).toBeGreaterThanOrEqual(completedAt);
 		const binary = item.binary!.data;
 		expect(binary).toMatchObject({ fileName: `${jobId}.mp4`, mimeType: 'video/mp4' });
 		expect(binary.id).toBeDefined(); // in the filesystem store, not inline base64
@@ -262,12 +267,17 @@ describe('waiting and the output file', () => {
 		expect(items[0].binary!.voice).toMatchObject({ fileName: `${items[0].json.jobId}.mp3`, mimeType: 'audio/mpeg' });
 	});
 
-	it('keeps polling, with backoff, a job that runs past its estimate', async () => {
+	it('keeps checking every interval a job that runs past its estimate, and sees it done within one interval', async () => {
 		const { items } = await runGeminiNode(sim, { resource: 'video', operation: 'textToVideo', prompt: 'slow [sim:overrun=1.5]', downloadOutput: false });
 		expect(items[0].json.status).toBe('done');
-		const checks = polls(String(items[0].json.jobId));
-		expect(checks.length).toBeGreaterThanOrEqual(2);
-		expect(checks.length).toBeLessThanOrEqual(3);
+		const checks = polls(String(items[0].json.jobId)).map((entry) => entry.at);
+		const completedAt = Date.parse(String(items[0].json.completedAt));
+		// Done at 90 s (0.9 s here); the grid 36, 44, … 84, then 92 s sees it.
+		expect(checks.slice(0, -1).every((at) => at < completedAt)).toBe(true);
+		expect(checks.at(-1)! - completedAt).toBeGreaterThanOrEqual(0);
+		expect(checks.at(-1)! - completedAt).toBeLessThan(2 * 80);
+		expect(checks.length).toBeGreaterThanOrEqual(7);
+		expect(checks.length).toBeLessThanOrEqual(9);
 	});
 
 	it('stops at the maximum wait with an error naming the job, which is not lost', async () => {

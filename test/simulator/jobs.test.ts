@@ -1,4 +1,5 @@
 import { startSimulator, DEMO_KEYS, type Simulator } from '../../simulator';
+import { parseDirectives, runFactor } from '../../simulator/jobs';
 import { generate, getJob, randomKey, sleep } from './helpers';
 
 describe('simulator: job lifecycle over scaled time', () => {
@@ -85,5 +86,44 @@ describe('simulator: job lifecycle over scaled time', () => {
 		const done = await getJob(sim, DEMO_KEYS.pro, submitted.body.jobId);
 		expect(done.body.status).toBe('done');
 		expect(done.body.outputUrl).toMatch(/\/output\.mp3\?/);
+	});
+});
+
+describe('simulator: run times that differ from their estimates', () => {
+	test('[sim:spread] scatters run times lognormally around the estimate, the same prompt always the same', () => {
+		const factors = Array.from({ length: 2000 }, (_, i) => runFactor(parseDirectives(`clip ${i} [sim:spread=0.3]`), `clip ${i} [sim:spread=0.3]`));
+		const logs = factors.map(Math.log);
+		const mean = logs.reduce((sum, value) => sum + value, 0) / logs.length;
+		const sd = Math.sqrt(logs.reduce((sum, value) => sum + (value - mean) ** 2, 0) / logs.length);
+		// log of a lognormal(0, 0.3) draw: mean 0, standard deviation 0.3 (±0.03 for 2,000 draws)
+		expect(Math.abs(mean)).toBeLessThan(0.03);
+		expect(sd).toBeGreaterThan(0.27);
+		expect(sd).toBeLessThan(0.33);
+		expect(runFactor(parseDirectives('clip 5 [sim:spread=0.3]'), 'clip 5 [sim:spread=0.3]')).toBe(factors[5]);
+		expect(runFactor({ spread: 0.3, seed: 1 }, 'a')).toBe(runFactor({ spread: 0.3, seed: 1 }, 'b'));
+		expect(runFactor({ spread: 0.3, seed: 1 }, 'a')).not.toBe(runFactor({ spread: 0.3, seed: 2 }, 'a'));
+	});
+
+	test('[sim:overrun] below 1 ends early; without spread the factor is the overrun', () => {
+		expect(runFactor(parseDirectives('x [sim:overrun=0.7]'), 'x')).toBe(0.7);
+		expect(runFactor(parseDirectives('x'), 'x')).toBe(1);
+		expect(runFactor(parseDirectives('x [sim:overrun=1.5] [sim:spread=0.3] [sim:seed=3]'), 'x') / runFactor({ spread: 0.3, seed: 3 }, 'y')).toBeCloseTo(1.5, 10);
+	});
+
+	test('a [sim:spread] job is done when its drawn run time has passed, its estimate unchanged', async () => {
+		const sim = await startSimulator({ timeScale: 0.01 });
+		try {
+			const prompt = 'x [sim:seconds=30] [sim:spread=0.3] [sim:seed=11]';
+			const factor = runFactor(parseDirectives(prompt), prompt);
+			const submitted = await generate(sim, DEMO_KEYS.pro, { model: 'gemini-omni-video', prompt });
+			expect(submitted.body.estimatedSeconds).toBe(0.3);
+			await sleep(300 * factor + 150);
+			const job = (await getJob(sim, DEMO_KEYS.pro, submitted.body.jobId)).body;
+			expect(job.status).toBe('done');
+			expect(Date.parse(job.completedAt) - Date.parse(job.createdAt)).toBeGreaterThanOrEqual(Math.floor(300 * factor) - 1);
+			expect(Date.parse(job.completedAt) - Date.parse(job.createdAt)).toBeLessThanOrEqual(Math.ceil(300 * factor) + 1);
+		} finally {
+			await sim.close();
+		}
 	});
 });

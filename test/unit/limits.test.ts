@@ -133,6 +133,24 @@ describe('JobGate holds (the server full of jobs from elsewhere, jobs that run o
 });
 
 describe('RequestBudget', () => {
+	it('has room for a guess only while both windows are less than two thirds used', async () => {
+		const budget = new RequestBudget({ perMinute: 30, perHour: 45, concurrent: 5 });
+		const answer = async () => (await budget.acquire())();
+		for (let i = 0; i < 19; i++) await answer();
+		expect(budget.hasRoom()).toBe(true);
+		const inFlight = await budget.acquire(); // a request still in flight counts
+		expect(budget.hasRoom()).toBe(false);
+		inFlight();
+		await jest.advanceTimersByTimeAsync(60_001);
+		expect(budget.hasRoom()).toBe(true); // the minute window emptied; the hour holds 20 of 45
+		for (let i = 0; i < 10; i++) await answer();
+		expect(budget.hasRoom()).toBe(false); // 30 in the hour: two thirds of 45
+		await jest.advanceTimersByTimeAsync(3_600_000);
+		expect(budget.hasRoom()).toBe(true);
+		budget.pauseFor(5_000); // after a 429 nothing is a spare request
+		expect(budget.hasRoom()).toBe(false);
+	});
+
 	it('gives no slot to a caller whose batch was stopped while it waited', async () => {
 		const budget = new RequestBudget({ perMinute: 1, perHour: 100, concurrent: 5 });
 		(await budget.acquire())();

@@ -1,17 +1,54 @@
 /** The poll schedule and the shared poll loop on a fake clock: deterministic, in milliseconds. */
 import type { Job } from '../../nodes/GeminiOmni/helpers/job';
-import { JobPoller, JobWaitTimeoutError, nextPollDelay } from '../../nodes/GeminiOmni/scheduler/poller';
+import { DEFAULT_POLL_SCHEDULE, JobPoller, JobWaitTimeoutError, nextCheckAt, pollScheduleWith } from '../../nodes/GeminiOmni/scheduler/poller';
 import { abortCallbackCount } from '../../nodes/GeminiOmni/transport/abort';
 
-describe('nextPollDelay', () => {
-	it('checks first at the estimate, then backs off ×1.5 from half the estimate, capped at 60 s', () => {
-		expect([0, 1, 2, 3].map((checks) => nextPollDelay(60, checks))).toEqual([60_000, 30_000, 45_000, 60_000]);
-		expect(nextPollDelay(60, 10)).toBe(60_000);
+/** The first `count` check times (s after acceptance) and which of them are before the estimate. */
+function checkTimes(estimate: number | undefined, count: number, schedule = DEFAULT_POLL_SCHEDULE) {
+	const times: number[] = [];
+	const speculative: number[] = [];
+	let last: number | undefined;
+	for (let i = 0; i < count; i++) {
+		const next = nextCheckAt(estimate, last, schedule);
+		times.push(Math.round(next.atMs) / 1000);
+		if (next.speculative) speculative.push(Math.round(next.atMs) / 1000);
+		last = next.atMs;
+	}
+	return { times, speculative };
+}
+
+describe('nextCheckAt (the poll schedule)', () => {
+	it('checks every 8 s from 0.55 × the estimate on a grid through the estimate, to 2 × the estimate', () => {
+		const { times, speculative } = checkTimes(60, 12);
+		expect(times).toEqual([36, 44, 52, 60, 68, 76, 84, 92, 100, 108, 116, 124]);
+		expect(speculative).toEqual([36, 44, 52]);
 	});
 
-	it('uses 10 s when the server gave no estimate, and never polls faster than every 200 ms', () => {
-		expect(nextPollDelay(undefined, 0)).toBe(10_000);
-		expect(nextPollDelay(0.1, 1)).toBe(200);
+	it('then backs off ×1.5 up to a check a minute', () => {
+		const { times } = checkTimes(60, 20);
+		const gaps = times.slice(11).map((time, i) => time - times[10 + i]);
+		expect(gaps.slice(0, 4)).toEqual([8, 10, 15, 22.5]);
+		expect(gaps.slice(-3)).toEqual([60, 60, 60]);
+	});
+
+	it('keeps the estimate on the grid for any interval, and a late answer back on the grid', () => {
+		expect(checkTimes(60, 5, pollScheduleWith(7)).times).toEqual([39, 46, 53, 60, 67]);
+		expect(checkTimes(60, 3, pollScheduleWith(2.5)).times).toEqual([35, 37.5, 40]);
+		// A check answered 1.3 s late (waiting for the budget) is followed by the next grid point.
+		expect(nextCheckAt(60, 61_300).atMs).toBe(68_000);
+		expect(nextCheckAt(60, 75_000).atMs).toBe(76_000);
+	});
+
+	it('never checks further apart than a quarter of the estimate, and assumes 10 s without one', () => {
+		expect(checkTimes(10, 4).times).toEqual([7.5, 10, 12.5, 15]);
+		expect(checkTimes(undefined, 4).times).toEqual([7.5, 10, 12.5, 15]);
+	});
+
+	it('reads Check Interval Near Estimate: a value that is not a positive number keeps the default', () => {
+		expect(pollScheduleWith(2.5).checkIntervalSeconds).toBe(2.5);
+		expect(pollScheduleWith(0)).toBe(DEFAULT_POLL_SCHEDULE);
+		expect(pollScheduleWith(Number.NaN)).toBe(DEFAULT_POLL_SCHEDULE);
+		expect(pollScheduleWith(0.05).checkIntervalSeconds).toBe(0.2);
 	});
 });
 
@@ -30,16 +67,30 @@ describe('JobPoller', () => {
 		return { checks, fetchJob };
 	}
 
-	it('one check per job when the estimate is right; an overrun job backs off', async () => {
-		const api = fakeApi({ a: 60_000, b: 100_000 });
+	it('checks each job on its own grid until done; an early job is seen early, a late one soon after it ends', async () => {
+		const api = fakeApi({ early: 40_000, exact: 60_000, late: 93_000 });
 		const poller = new JobPoller(api.fetchJob, new AbortController().signal);
-		const a = poller.waitForJob({ jobId: 'a', status: 'accepted', estimatedSeconds: 60 }, 600_000);
-		const b = poller.waitForJob({ jobId: 'b', status: 'accepted', estimatedSeconds: 60 }, 600_000);
+		const jobs = ['early', 'exact', 'late'].map(async (jobId) => await poller.waitForJob({ jobId, status: 'accepted', estimatedSeconds: 60 }, 600_000));
 		await jest.advanceTimersByTimeAsync(200_000);
-		await expect(a).resolves.toMatchObject({ status: 'done' });
-		await expect(b).resolves.toMatchObject({ status: 'done' });
-		expect(api.checks.filter(([id]) => id === 'a').map(([, at]) => at)).toEqual([60_000]);
-		expect(api.checks.filter(([id]) => id === 'b').map(([, at]) => at)).toEqual([60_000, 90_000, 135_000]);
+		expect((await Promise.all(jobs)).map((job) => job.status)).toEqual(['done', 'done', 'done']);
+		const of = (id: string) => api.checks.filter(([jobId]) => jobId === id).map(([, at]) => at / 1000);
+		expect(of('early')).toEqual([36, 44]);
+		expect(of('exact')).toEqual([36, 44, 52, 60]);
+		expect(of('late')).toEqual([36, 44, 52, 60, 68, 76, 84, 92, 100]);
+	});
+
+	it('skips the checks before the estimate while the request budget has no room to spare', async () => {
+		const api = fakeApi({ early: 40_000, late: 70_000 });
+		let room = false;
+		const poller = new JobPoller(api.fetchJob, new AbortController().signal, DEFAULT_POLL_SCHEDULE, () => room);
+		const early = poller.waitForJob({ jobId: 'early', status: 'accepted', estimatedSeconds: 60 }, 600_000);
+		const late = poller.waitForJob({ jobId: 'late', status: 'accepted', estimatedSeconds: 60 }, 600_000);
+		await jest.advanceTimersByTimeAsync(50_000);
+		room = true; // the budget frees: the next guess (52 s) is made again
+		await jest.advanceTimersByTimeAsync(100_000);
+		await expect(early).resolves.toMatchObject({ status: 'done' });
+		await expect(late).resolves.toMatchObject({ status: 'done' });
+		expect(api.checks.map(([id, at]) => `${id}@${at / 1000}`)).toEqual(['early@52', 'late@52', 'late@60', 'late@68', 'late@76']);
 	});
 
 	it('checks last exactly at the deadline, then gives up naming the job', async () => {
@@ -50,7 +101,7 @@ describe('JobPoller', () => {
 		const error = await waiting;
 		expect(error).toBeInstanceOf(JobWaitTimeoutError);
 		expect((error as Error).message).toMatch(/^Job slow was still "generating" after waiting 100 s/);
-		expect(api.checks.map(([, at]) => at)).toEqual([60_000, 90_000, 100_000]);
+		expect(api.checks.map(([, at]) => at / 1000)).toEqual([36, 44, 52, 60, 68, 76, 84, 92, 100]);
 	});
 
 	it('stops at once when the batch is stopped, and checks nothing after', async () => {
@@ -79,7 +130,8 @@ describe('JobPoller', () => {
 		}
 		await jest.advanceTimersByTimeAsync(40_000);
 		expect((await Promise.all(waits)).every((job) => job.status === 'done')).toBe(true);
-		expect(api.checks).toHaveLength(100);
+		// Estimate 30 s: checks at 22.5 s (a quarter of the estimate apart) and 30 s.
+		expect(api.checks).toHaveLength(200);
 		expect(jest.getTimerCount()).toBe(0);
 		expect(abortCallbackCount(stop.signal)).toBe(0);
 	});

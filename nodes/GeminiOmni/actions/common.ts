@@ -7,6 +7,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 
 import { DATABASE_BINARY_LIMIT_MB, downloadSettings } from '../helpers/binary';
+import { DEFAULT_CHECK_INTERVAL_SECONDS } from '../scheduler/poller';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { BinaryUpload, JobRequest } from '../scheduler';
 
@@ -208,6 +209,16 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				placeholder: 'https://n8n.example.com/webhook/…',
 				description:
 					'Gemini Omni POSTs a signed job.completed or job.failed event here when the job ends, e.g. the production URL of a Gemini Omni Trigger',
+			},
+			{
+				displayName: 'Check Interval Near Estimate (Seconds)',
+				name: 'checkIntervalSeconds',
+				type: 'number',
+				default: DEFAULT_CHECK_INTERVAL_SECONDS,
+				typeOptions: { minValue: 0.2, numberPrecision: 1 },
+				hint: 'Lower finds finished jobs sooner and spends more of the plan’s requests: 2.5 is seen done within about 1.4 s on average',
+				description:
+					'Wait Mode "Poll": how often a job is checked while it can be ending, from about half its estimate to twice it (never more than a quarter of the estimate). Before that nothing is checked; after, checks back off up to once a minute.',
 			},
 			{
 				displayName: 'Max Concurrent Jobs',

@@ -142,7 +142,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 	let result;
 	try {
-		result = await runJobBatch.call(this, requests, { maxConcurrentJobs, stopOnFirstError: !continueOnFail });
+		result = await runJobBatch.call(this, requests, {
+			maxConcurrentJobs,
+			checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined,
+			stopOnFirstError: !continueOnFail,
+		});
 	} catch (error) {
 		return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 	}

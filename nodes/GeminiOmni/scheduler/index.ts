@@ -16,7 +16,7 @@ import { onAbort } from '../transport/abort';
 import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
 import { JobGate, JobSlot, limitsForKey } from './limits';
-import { JobPoller, JobWaitTimeoutError } from './poller';
+import { JobPoller, JobWaitTimeoutError, pollScheduleWith } from './poller';
 
 /** How the server's concurrent-job 429 differs from its request-rate 429 (contract: "distinct" messages). */
 const CONCURRENT_LIMIT = /concurrent/i;
@@ -84,6 +84,8 @@ export type ItemOutcome = { ok: true; result: JobResult } | { ok: false; error: 
 export interface BatchOptions {
 	/** Lower the concurrent-job limit for this node (never above the plan's). */
 	maxConcurrentJobs?: number;
+	/** Poll mode: seconds between checks while a job can be ending (Check Interval Near Estimate). */
+	checkIntervalSeconds?: number;
 	/** Stop at the first failure (Continue On Fail off): the rest is cancelled, nothing new is submitted. */
 	stopOnFirstError: boolean;
 }
@@ -156,7 +158,13 @@ export async function runJobBatch(
 		ctx: this,
 		requestOptions,
 		signal,
-		poller: new JobPoller(async (jobId, deadline) => await checkJob(batch, jobId, deadline), signal),
+		poller: new JobPoller(
+			async (jobId, deadline) => await checkJob(batch, jobId, deadline),
+			signal,
+			pollScheduleWith(options.checkIntervalSeconds),
+			// Checks before a job's estimate are guesses: made only while the key's budget has room to spare.
+			() => keyLimits.budget.hasRoom(),
+		),
 		local: new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent))),
 		shared: keyLimits.gate,
 		// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.

@@ -31,6 +31,11 @@ export function setRateWindowScale(scale: number): void {
 	windowScale = scale > 0 ? scale : 1;
 }
 
+/** The scale above, for other durations of the API's clock (the poll schedule's seconds). */
+export function rateWindowScale(): number {
+	return windowScale;
+}
+
 interface BudgetSlot {
 	/** When the answer arrived; undefined while the request is in flight (it then counts as "now"). */
 	answeredAt?: number;
@@ -53,6 +58,19 @@ export class RequestBudget {
 	/** A 429 from the server (another process, another machine): nobody sends until it has passed. */
 	pauseFor(ms: number): void {
 		this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+	}
+
+	/**
+	 * Whether both windows are less than `share` used (requests in flight count): a request that is only
+	 * a guess (a check before a job's estimate) is made only then, so it never delays one that counts.
+	 */
+	hasRoom(share = 2 / 3): boolean {
+		const now = Date.now();
+		if (this.pausedUntil > now) return false;
+		const times = this.slots.map((slot) => slot.answeredAt ?? now);
+		const inHour = times.filter((t) => t > now - HOUR_MS * windowScale).length;
+		const inMinute = times.filter((t) => t > now - MINUTE_MS * windowScale).length;
+		return inMinute < this.limits.perMinute * share && inHour < this.limits.perHour * share;
 	}
 
 	async acquire(signal?: AbortSignal): Promise<() => void> {

@@ -1,12 +1,20 @@
 /**
  * One poll loop for every job an execution waits on (not one loop per item): it sleeps until the
  * earliest job is due, checks the jobs that are due, and schedules each next check from the job's own
- * estimate. The first check is at `estimatedSeconds` (when the job should be done, so a job whose
- * estimate is right costs one poll); later checks back off ×1.5 so a long overrun stays cheap.
+ * estimate.
+ *
+ * Real jobs scatter around their estimate (about ±30 %), so the checks sit where a job can end: on a
+ * grid of `checkIntervalSeconds` (at most a quarter of the estimate) that passes through the estimate itself (a job whose estimate is right
+ * is seen done at once), from 0.55 × the estimate (the earliest few per cent of jobs) to 2 × the
+ * estimate; after that they back off ×1.5 up to a minute, so a long overrun stays cheap. Nothing is
+ * checked in the first half of a job's estimate, where peers that poll at a fixed pace spend most of
+ * their requests. Checks before the estimate are speculative: they are made only while the key's
+ * request budget has room to spare, so a big batch spends its budget on the checks that count.
  */
 import type { Job } from '../helpers/job';
 import { isFinished } from '../helpers/job';
 import { onAbort } from '../transport/abort';
+import { rateWindowScale } from './limits';
 import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
 
 export class JobWaitTimeoutError extends Error {
@@ -23,36 +31,79 @@ export class JobWaitTimeoutError extends Error {
 }
 
 export interface PollSchedule {
-	/** Seconds until the first check when the server gave no estimate. */
+	/** Seconds the first check assumes when the server gave no estimate. */
 	defaultEstimateSeconds: number;
-	/** The k-th later check comes estimate × firstRetryFactor × growth^(k-1) after the previous one. */
-	firstRetryFactor: number;
+	/** Seconds between checks while a job can be ending (the option Check Interval Near Estimate). */
+	checkIntervalSeconds: number;
+	/** The grid starts at this share of the estimate… */
+	earliestShare: number;
+	/** …and ends at this multiple of it; then checks back off. */
+	latestShare: number;
 	growth: number;
 	minIntervalMs: number;
 	maxIntervalMs: number;
 }
 
+export const DEFAULT_CHECK_INTERVAL_SECONDS = 8;
+
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
 	defaultEstimateSeconds: 10,
-	firstRetryFactor: 0.5,
+	checkIntervalSeconds: DEFAULT_CHECK_INTERVAL_SECONDS,
+	earliestShare: 0.55,
+	latestShare: 2,
 	growth: 1.5,
 	minIntervalMs: 200,
 	maxIntervalMs: 60_000,
 };
 
-/** Milliseconds from one check to the next; `checksDone` = 0 gives the delay before the first check. */
-export function nextPollDelay(estimateSeconds: number | undefined, checksDone: number, schedule = DEFAULT_POLL_SCHEDULE): number {
-	const estimateMs = (estimateSeconds && estimateSeconds > 0 ? estimateSeconds : schedule.defaultEstimateSeconds) * 1000;
-	if (checksDone === 0) return estimateMs;
-	const delay = estimateMs * schedule.firstRetryFactor * schedule.growth ** (checksDone - 1);
-	return Math.min(schedule.maxIntervalMs, Math.max(schedule.minIntervalMs, delay));
+/** The schedule with another Check Interval Near Estimate (seconds; anything not positive keeps the default). */
+export function pollScheduleWith(checkIntervalSeconds: number | undefined): PollSchedule {
+	const seconds = Number(checkIntervalSeconds);
+	if (!Number.isFinite(seconds) || seconds <= 0) return DEFAULT_POLL_SCHEDULE;
+	return { ...DEFAULT_POLL_SCHEDULE, checkIntervalSeconds: Math.max(DEFAULT_POLL_SCHEDULE.minIntervalMs / 1000, seconds) };
+}
+
+/**
+ * When (ms after acceptance) the check after one at `lastCheckMs` is due; `lastCheckMs` undefined gives
+ * the first check. `speculative` is true for a check before the estimate.
+ */
+export function nextCheckAt(
+	estimateSeconds: number | undefined,
+	lastCheckMs: number | undefined,
+	schedule = DEFAULT_POLL_SCHEDULE,
+): { atMs: number; speculative: boolean } {
+	// The estimate is the server's, in real time; the schedule's seconds are the API's (scaled in tests).
+	const scale = rateWindowScale();
+	const estimateMs = estimateSeconds && estimateSeconds > 0 ? estimateSeconds * 1000 : schedule.defaultEstimateSeconds * 1000 * scale;
+	const minMs = schedule.minIntervalMs * scale;
+	const maxMs = schedule.maxIntervalMs * scale;
+	const stepMs = Math.max(minMs, Math.min(maxMs, schedule.checkIntervalSeconds * 1000 * scale, estimateMs / 4));
+	const latestMs = Math.max(estimateMs * schedule.latestShare, estimateMs + stepMs);
+	if (lastCheckMs === undefined) {
+		// The first grid point at or after the earliest share: estimate − k × step.
+		const before = Math.floor((estimateMs * (1 - schedule.earliestShare)) / stepMs);
+		const atMs = estimateMs - before * stepMs;
+		return { atMs, speculative: atMs < estimateMs };
+	}
+	if (lastCheckMs + stepMs <= latestMs + 1e-6) {
+		// Stay on the grid through the estimate even if a late answer moved the last check off it.
+		const k = Math.floor((lastCheckMs - estimateMs) / stepMs + 1e-9) + 1;
+		const atMs = Math.max(lastCheckMs + minMs, estimateMs + k * stepMs);
+		return { atMs, speculative: atMs < estimateMs };
+	}
+	// Past the window: step + (growth − 1) × time past it, so each gap is `growth` × the previous one.
+	const gapMs = stepMs + (schedule.growth - 1) * Math.max(0, lastCheckMs - latestMs);
+	return { atMs: lastCheckMs + Math.min(maxMs, gapMs), speculative: false };
 }
 
 interface Waiter {
 	jobId: string;
 	estimateSeconds?: number;
-	checksDone: number;
+	/** When the last check was made (ms after acceptance), or undefined before the first. */
+	lastCheckMs?: number;
 	dueAt: number;
+	/** The due check comes before the estimate: skipped while the request budget is tight. */
+	speculative: boolean;
 	deadline: number;
 	startedAt: number;
 	lastJob: Job;
@@ -75,6 +126,8 @@ export class JobPoller {
 		private readonly fetchJob: (jobId: string, deadline: number) => Promise<Job>,
 		private readonly signal?: AbortSignal,
 		private readonly schedule = DEFAULT_POLL_SCHEDULE,
+		/** Whether the key's request budget has room for a check that is only a guess (before the estimate). */
+		private readonly budgetHasRoom: () => boolean = () => true,
 	) {}
 
 	/** The job as the last check saw it (undefined before its first check). */
@@ -87,13 +140,14 @@ export class JobPoller {
 		const now = Date.now();
 		const estimate = typeof accepted.estimatedSeconds === 'number' ? accepted.estimatedSeconds : undefined;
 		return await new Promise<Job>((resolve, reject) => {
+			const first = nextCheckAt(estimate, undefined, this.schedule);
 			const waiter: Waiter = {
 				jobId: accepted.jobId,
 				estimateSeconds: estimate,
-				checksDone: 0,
 				startedAt: now,
 				deadline: now + maxWaitMs,
-				dueAt: Math.min(now + nextPollDelay(estimate, 0, this.schedule), now + maxWaitMs),
+				dueAt: Math.min(now + first.atMs, now + maxWaitMs),
+				speculative: first.speculative,
 				lastJob: accepted,
 				resolve,
 				reject,
@@ -111,6 +165,11 @@ export class JobPoller {
 				const now = Date.now();
 				for (const waiter of this.waiters) {
 					if (waiter.checking || waiter.dueAt > now) continue;
+					if (waiter.speculative && waiter.dueAt < waiter.deadline && !this.budgetHasRoom()) {
+						// Only a guess, and the budget is needed elsewhere: on to the next grid point.
+						this.planNextCheck(waiter, now - waiter.startedAt);
+						continue;
+					}
 					// Checks run on their own: one slow answer (retries, Retry-After) delays only its job.
 					waiter.checking = true;
 					void this.check(waiter).finally(() => {
@@ -156,7 +215,6 @@ export class JobPoller {
 			waiter.reject(error as Error);
 			return;
 		}
-		waiter.checksDone++;
 		waiter.lastJob = job;
 		this.lastJobs.set(job.jobId, job);
 		const now = Date.now();
@@ -168,7 +226,15 @@ export class JobPoller {
 			waiter.reject(new JobWaitTimeoutError(job, now - waiter.startedAt));
 		} else {
 			// The last check lands on the deadline itself, so a job that finishes just in time is not missed.
-			waiter.dueAt = Math.min(now + nextPollDelay(waiter.estimateSeconds, waiter.checksDone, this.schedule), waiter.deadline);
+			this.planNextCheck(waiter, now - waiter.startedAt);
 		}
+	}
+
+	/** The next check after one due (or made) at `checkMs` after acceptance; the last lands on the deadline. */
+	private planNextCheck(waiter: Waiter, checkMs: number): void {
+		waiter.lastCheckMs = checkMs;
+		const next = nextCheckAt(waiter.estimateSeconds, checkMs, this.schedule);
+		waiter.dueAt = Math.min(waiter.startedAt + next.atMs, waiter.deadline);
+		waiter.speculative = next.speculative;
 	}
 }

@@ -13,7 +13,7 @@ const properties: INodeProperties[] = [
 		...property,
 		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] } } : undefined,
 	})),
-	optionsSubset(['maxWaitMinutes', 'maxOutputSizeMb', 'databaseBinaryLimitMb']),
+	optionsSubset(['checkIntervalSeconds', 'maxWaitMinutes', 'maxOutputSizeMb', 'databaseBinaryLimitMb']),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['job'], operation: ['wait'] } }, properties);
