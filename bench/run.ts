@@ -5,19 +5,21 @@
  *   npx tsx bench/run.ts            full sizes; prints the table and writes BENCHMARKS.md
  *   npx tsx bench/run.ts --smoke    small sizes for CI; prints only, never writes BENCHMARKS.md;
  *                                   exits non-zero only on a crash or a clearly broken count
- *   --only=poll,callback,batch,memory,overhead   a subset (never writes BENCHMARKS.md)
+ *   --only=plane,poll,callback,batch,memory,overhead   a subset (never writes BENCHMARKS.md)
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { plane } from './plane';
 import { FULL, SMOKE, batches, callbackMode, memory, overhead, pollMode } from './scenarios';
 import type { Row, ScenarioResult, Sizes } from './scenarios';
 
 const ROOT = path.resolve(__dirname, '..');
 
 const SCENARIOS: Record<string, (sizes: Sizes) => Promise<ScenarioResult>> = {
+	plane,
 	poll: pollMode,
 	callback: callbackMode,
 	batch: batches,
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
 	const rows: Row[] = [];
 	const notes: string[] = [];
 	const broken: string[] = [];
+	const sections: string[] = [];
+	const files: Record<string, string> = {};
 	const timings: string[] = [];
 	for (const name of names) {
 		const t0 = Date.now();
@@ -82,6 +86,8 @@ async function main(): Promise<void> {
 		rows.push(...result.rows);
 		notes.push(...result.notes);
 		broken.push(...result.broken);
+		sections.push(...(result.sections ?? []));
+		Object.assign(files, result.files ?? {});
 		timings.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 	}
 	const totalSeconds = (Date.now() - started) / 1000;
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
 		`- Run time: ${totalSeconds.toFixed(1)} s (${timings.join(', ')})`,
 	].join('\n');
 
-	process.stdout.write(`\n${table}\n\nNotes:\n${notesText}\n\n${header}\n`);
+	process.stdout.write(`\n${table}\n\nNotes:\n${notesText}\n\n${sections.join('\n')}\n\n${header}\n`);
 	if (missed.length) process.stdout.write(`\nTargets missed: ${missed.map((row) => `${row.figure} (${row.scenario})`).join('; ')}\n`);
 
 	if (!smoke && !only) {
@@ -127,7 +133,9 @@ async function main(): Promise<void> {
 			'',
 			missed.length ? `Targets missed: ${missed.map((row) => `${row.figure} (${row.scenario})`).join('; ')}.` : 'Every target met.',
 			'',
+			...sections,
 		].join('\n');
+		for (const [file, content] of Object.entries(files)) writeFileSync(path.join(ROOT, file), content);
 		writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), document);
 		process.stderr.write('[bench] wrote BENCHMARKS.md\n');
 	}

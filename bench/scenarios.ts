@@ -28,6 +28,10 @@ export interface ScenarioResult {
 	notes: string[];
 	/** Count-based figures that are clearly broken (the smoke run fails on these, never on timing). */
 	broken: string[];
+	/** Markdown appended to BENCHMARKS.md after the main table's notes. */
+	sections?: string[];
+	/** Files written beside BENCHMARKS.md (path from the repository root → content), full runs only. */
+	files?: Record<string, string>;
 }
 
 export interface Sizes {
@@ -44,6 +48,9 @@ export interface Sizes {
 	memoryRuns: number;
 	/** Runs of each side of the overhead scenario (median reported). */
 	overheadRuns: number;
+	/** Jobs per case and contender on the requests / latency plane, and its time scale. */
+	planeJobs: number;
+	planeScale: number;
 }
 
 export const FULL: Sizes = {
@@ -57,6 +64,8 @@ export const FULL: Sizes = {
 	memoryBytes: 1024 ** 3,
 	memoryRuns: 3,
 	overheadRuns: 3,
+	planeJobs: 20,
+	planeScale: 0.03,
 };
 
 export const SMOKE: Sizes = {
@@ -70,6 +79,8 @@ export const SMOKE: Sizes = {
 	memoryBytes: 64 * 1024 ** 2,
 	memoryRuns: 1,
 	overheadRuns: 1,
+	planeJobs: 2,
+	planeScale: 0.01,
 };
 
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');
@@ -432,7 +443,8 @@ export async function memory(sizes: Sizes): Promise<ScenarioResult> {
 		const ours = summary(runs.ours);
 		const base = summary(runs.baseline);
 		const floor = summary(runs.reference);
-		const target = 64 * 1048576;
+		// Issue #13: the absolute 64 MiB of issue #7 is below Node's own floor here; the target is a ratio to it.
+		const ratio = ours.median / floor.median;
 		const size = sizes.memoryBytes >= 1024 ** 3 ? `${sizes.memoryBytes / 1024 ** 3} GiB` : mib(sizes.memoryBytes);
 		const o = runs.ours[0];
 		const b = runs.baseline[0];
@@ -453,13 +465,13 @@ export async function memory(sizes: Sizes): Promise<ScenarioResult> {
 		return {
 			rows: [
 				{
-					figure: 'peak RSS growth downloading one output',
+					figure: 'peak RSS growth downloading one output, as a ratio to Node\'s streaming floor',
 					scenario: `${size} output, n8n filesystem binary mode`,
-					ours: ours.text,
-					baseline: base.text,
-					limit: `~0 (Node streaming floor: ${mib(floor.median)})`,
-					target: '≤ 64 MiB',
-					met: yesNo(ours.median <= target && complete),
+					ours: `${fmt(ratio)}× (${ours.text})`,
+					baseline: `${fmt(base.median / floor.median)}× (${base.text})`,
+					limit: `1.00 (Node streaming floor, same run: ${floor.text})`,
+					target: '≤ 1.10×',
+					met: yesNo(ratio <= 1.1 && complete),
 				},
 			],
 			notes,

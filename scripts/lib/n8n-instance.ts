@@ -168,6 +168,8 @@ export interface N8nInstance {
 	/** http://127.0.0.1:<port> (no trailing slash): the editor and the REST/public APIs. */
 	baseUrl: string;
 	port: number;
+	/** The n8n process (its task runners are its children). */
+	pid?: number;
 	runnersBrokerPort: number;
 	userFolder: string;
 	/** Public API key (X-N8N-API-KEY) with every scope the owner may have. */
@@ -826,6 +828,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	const instance: N8nInstance = {
 		baseUrl,
 		port,
+		pid: child.pid,
 		runnersBrokerPort,
 		userFolder,
 		apiKey,
