@@ -166,6 +166,13 @@ function planeSvg(points: PlanePoint[]): string {
 	].join('\n');
 }
 
+let lastLognormal: { default: PlanePoint; fast: PlanePoint } | undefined;
+
+/** Our two points on the lognormal mix from the plane of this run, for contenders measured elsewhere (real n8n). */
+export function ourLognormalPoints(): { default: PlanePoint; fast: PlanePoint } | undefined {
+	return lastLognormal;
+}
+
 export async function plane(sizes: Sizes): Promise<ScenarioResult> {
 	const rows: Row[] = [];
 	const notes: string[] = [];
@@ -202,6 +209,7 @@ export async function plane(sizes: Sizes): Promise<ScenarioResult> {
 	const lognormal = points.filter((p) => p.caseLabel === LOGNORMAL);
 	const ourDefault = lognormal.find((p) => p.contender === CONTENDERS.at(-2)!.name)!;
 	const ourFast = lognormal.find((p) => p.contender === CONTENDERS.at(-1)!.name)!;
+	lastLognormal = { default: ourDefault, fast: ourFast };
 	const dominates = (ours: PlanePoint, peer: PlanePoint) =>
 		ours.done === ours.jobs && ours.requestsPerDone < peer.requestsPerDone && ours.meanLatency <= peer.meanLatency;
 	const dominance = [

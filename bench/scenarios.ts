@@ -51,6 +51,13 @@ export interface Sizes {
 	/** Jobs per case and contender on the requests / latency plane, and its time scale. */
 	planeJobs: number;
 	planeScale: number;
+	/** Real n8n: the HTTP Request + Wait loop's jobs and time scale, the batch sizes and job length, Trigger deliveries. */
+	n8nJobs: number;
+	n8nScale: number;
+	n8nProJobs: number;
+	n8nPremiumJobs: number;
+	n8nBatchSeconds: number;
+	triggerDeliveries: number;
 }
 
 export const FULL: Sizes = {
@@ -66,6 +73,12 @@ export const FULL: Sizes = {
 	overheadRuns: 3,
 	planeJobs: 20,
 	planeScale: 0.03,
+	n8nJobs: 20,
+	n8nScale: 0.1,
+	n8nProJobs: 50,
+	n8nPremiumJobs: 100,
+	n8nBatchSeconds: 30,
+	triggerDeliveries: 300,
 };
 
 export const SMOKE: Sizes = {
@@ -81,6 +94,12 @@ export const SMOKE: Sizes = {
 	overheadRuns: 1,
 	planeJobs: 2,
 	planeScale: 0.01,
+	n8nJobs: 3,
+	n8nScale: 0.05,
+	n8nProJobs: 5,
+	n8nPremiumJobs: 10,
+	n8nBatchSeconds: 3,
+	triggerDeliveries: 30,
 };
 
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');

@@ -82,7 +82,7 @@ describe('JobPoller', () => {
 	it('skips the checks before the estimate while the request budget has no room to spare', async () => {
 		const api = fakeApi({ early: 40_000, late: 70_000 });
 		let room = false;
-		const poller = new JobPoller(api.fetchJob, new AbortController().signal, DEFAULT_POLL_SCHEDULE, () => room);
+		const poller = new JobPoller(api.fetchJob, new AbortController().signal, { budgetHasRoom: () => room });
 		const early = poller.waitForJob({ jobId: 'early', status: 'accepted', estimatedSeconds: 60 }, 600_000);
 		const late = poller.waitForJob({ jobId: 'late', status: 'accepted', estimatedSeconds: 60 }, 600_000);
 		await jest.advanceTimersByTimeAsync(50_000);

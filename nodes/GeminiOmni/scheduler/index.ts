@@ -161,9 +161,12 @@ export async function runJobBatch(
 		poller: new JobPoller(
 			async (jobId, deadline) => await checkJob(batch, jobId, deadline),
 			signal,
-			pollScheduleWith(options.checkIntervalSeconds),
-			// Checks before a job's estimate are guesses: made only while the key's budget has room to spare.
-			() => keyLimits.budget.hasRoom(),
+			{
+				schedule: pollScheduleWith(options.checkIntervalSeconds),
+				// Checks before a job's estimate are guesses: made only while the key's budget has room to spare.
+				budgetHasRoom: () => keyLimits.budget.hasRoom(),
+				runTimes: keyLimits.runTimes,
+			},
 		),
 		local: new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent))),
 		shared: keyLimits.gate,

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Plan } from '../transport';
 import { onAbort } from '../transport/abort';
 import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
+import { RunTimeModel } from './runTimes';
 
 export interface PlanLimits {
 	perMinute: number;
@@ -353,6 +354,8 @@ export class JobSlot {
 interface KeyLimits {
 	budget: RequestBudget;
 	gate: JobGate;
+	/** How the key's jobs ran against their estimates: where its poll schedule starts. */
+	runTimes: RunTimeModel;
 }
 
 const byKey = new Map<string, KeyLimits>();
@@ -365,7 +368,7 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	if (!entry) {
 		const budget = new RequestBudget(limits);
 		const gate = new JobGate(limits.concurrent);
-		entry = { budget, gate };
+		entry = { budget, gate, runTimes: new RunTimeModel() };
 		byKey.set(id, entry);
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.

@@ -9,12 +9,14 @@
  * estimate; after that they back off ×1.5 up to a minute, so a long overrun stays cheap. Nothing is
  * checked in the first half of a job's estimate, where peers that poll at a fixed pace spend most of
  * their requests. Checks before the estimate are speculative: they are made only while the key's
- * request budget has room to spare, so a big batch spends its budget on the checks that count.
+ * request budget has room to spare, so a big batch spends its budget on the checks that count; and once
+ * the key's jobs have shown how early they really end (runTimes.ts), the grid starts there instead.
  */
 import type { Job } from '../helpers/job';
 import { isFinished } from '../helpers/job';
 import { onAbort } from '../transport/abort';
 import { rateWindowScale } from './limits';
+import type { RunTimeModel } from './runTimes';
 import { ExecutionCancelledError, sleepUnlessCancelled } from '../transport/sleep';
 
 export class JobWaitTimeoutError extends Error {
@@ -99,6 +101,7 @@ export function nextCheckAt(
 interface Waiter {
 	jobId: string;
 	estimateSeconds?: number;
+	schedule: PollSchedule;
 	/** When the last check was made (ms after acceptance), or undefined before the first. */
 	lastCheckMs?: number;
 	dueAt: number;
@@ -125,9 +128,13 @@ export class JobPoller {
 		/** Fetches the job; `deadline` is when its waiter gives up, so a Retry-After past it fails at once. */
 		private readonly fetchJob: (jobId: string, deadline: number) => Promise<Job>,
 		private readonly signal?: AbortSignal,
-		private readonly schedule = DEFAULT_POLL_SCHEDULE,
-		/** Whether the key's request budget has room for a check that is only a guess (before the estimate). */
-		private readonly budgetHasRoom: () => boolean = () => true,
+		private readonly options: {
+			schedule?: PollSchedule;
+			/** Whether the key's request budget has room for a check that is only a guess (before the estimate). */
+			budgetHasRoom?: () => boolean;
+			/** The key's jobs' run times: finished jobs are noted, and the schedule starts where they end. */
+			runTimes?: RunTimeModel;
+		} = {},
 	) {}
 
 	/** The job as the last check saw it (undefined before its first check). */
@@ -140,10 +147,14 @@ export class JobPoller {
 		const now = Date.now();
 		const estimate = typeof accepted.estimatedSeconds === 'number' ? accepted.estimatedSeconds : undefined;
 		return await new Promise<Job>((resolve, reject) => {
-			const first = nextCheckAt(estimate, undefined, this.schedule);
+			const base = this.options.schedule ?? DEFAULT_POLL_SCHEDULE;
+			const runTimes = this.options.runTimes;
+			const schedule = runTimes ? { ...base, earliestShare: runTimes.earliestShare(base.earliestShare) } : base;
+			const first = nextCheckAt(estimate, undefined, schedule);
 			const waiter: Waiter = {
 				jobId: accepted.jobId,
 				estimateSeconds: estimate,
+				schedule,
 				startedAt: now,
 				deadline: now + maxWaitMs,
 				dueAt: Math.min(now + first.atMs, now + maxWaitMs),
@@ -165,7 +176,7 @@ export class JobPoller {
 				const now = Date.now();
 				for (const waiter of this.waiters) {
 					if (waiter.checking || waiter.dueAt > now) continue;
-					if (waiter.speculative && waiter.dueAt < waiter.deadline && !this.budgetHasRoom()) {
+					if (waiter.speculative && waiter.dueAt < waiter.deadline && this.options.budgetHasRoom?.() === false) {
 						// Only a guess, and the budget is needed elsewhere: on to the next grid point.
 						this.planNextCheck(waiter, now - waiter.startedAt);
 						continue;
@@ -219,6 +230,7 @@ export class JobPoller {
 		this.lastJobs.set(job.jobId, job);
 		const now = Date.now();
 		if (isFinished(job)) {
+			this.options.runTimes?.observe(job, waiter.estimateSeconds);
 			this.waiters.delete(waiter);
 			waiter.resolve(job);
 		} else if (now >= waiter.deadline) {
@@ -233,7 +245,7 @@ export class JobPoller {
 	/** The next check after one due (or made) at `checkMs` after acceptance; the last lands on the deadline. */
 	private planNextCheck(waiter: Waiter, checkMs: number): void {
 		waiter.lastCheckMs = checkMs;
-		const next = nextCheckAt(waiter.estimateSeconds, checkMs, this.schedule);
+		const next = nextCheckAt(waiter.estimateSeconds, checkMs, waiter.schedule);
 		waiter.dueAt = Math.min(waiter.startedAt + next.atMs, waiter.deadline);
 		waiter.speculative = next.speculative;
 	}
