@@ -117,7 +117,9 @@ async function main(): Promise<void> {
 		const document = [
 			'# Benchmarks',
 			'',
-			'Issue #7: is the Gemini Omni node the most request-efficient, fastest and leanest way to run Gemini Omni jobs from n8n?',
+			'Issue #7: is the Gemini Omni node the most request-efficient, fastest and leanest way to run Gemini Omni jobs from n8n? ' +
+				'Issue #13: is it better than what a user would build or install instead, on jobs that do not end exactly at their estimate, in real n8n? ' +
+				'The plane, the real-n8n rows (makespan, the HTTP Request + Wait loop, the Trigger) and their sources are described in the sections after the notes.',
 			'Each scenario runs our node (through n8n-core\'s WorkflowExecute, via the engine harness in `test/harness/engine.ts`, ' +
 				'filesystem binary mode) and a baseline side by side against the local simulator (`simulator/`) in one run. ' +
 				'The baseline is the vendor guide\'s naive pattern written with Node\'s fetch (`bench/lib/baseline.ts`): ' +

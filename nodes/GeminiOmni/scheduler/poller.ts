@@ -10,7 +10,7 @@
  * checked in the first half of a job's estimate, where peers that poll at a fixed pace spend most of
  * their requests. Checks before the estimate are speculative: they are made only while the key's
  * request budget has room to spare, so a big batch spends its budget on the checks that count; and once
- * the key's jobs have shown how early they really end (runTimes.ts), the grid starts there instead.
+ * the key's jobs have shown where they really end (runTimes.ts), the grid moves there.
  */
 import type { Job } from '../helpers/job';
 import { isFinished } from '../helpers/job';
@@ -39,7 +39,9 @@ export interface PollSchedule {
 	checkIntervalSeconds: number;
 	/** The grid starts at this share of the estimate… */
 	earliestShare: number;
-	/** …and ends at this multiple of it; then checks back off. */
+	/** …passes through this share of it (where jobs end: 1 until the key's jobs showed otherwise)… */
+	anchorShare: number;
+	/** …and ends at this multiple of that; then checks back off. */
 	latestShare: number;
 	growth: number;
 	minIntervalMs: number;
@@ -52,6 +54,7 @@ export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
 	defaultEstimateSeconds: 10,
 	checkIntervalSeconds: DEFAULT_CHECK_INTERVAL_SECONDS,
 	earliestShare: 0.55,
+	anchorShare: 1,
 	latestShare: 2,
 	growth: 1.5,
 	minIntervalMs: 200,
@@ -80,19 +83,14 @@ export function nextCheckAt(
 	const minMs = schedule.minIntervalMs * scale;
 	const maxMs = schedule.maxIntervalMs * scale;
 	const stepMs = Math.max(minMs, Math.min(maxMs, schedule.checkIntervalSeconds * 1000 * scale, estimateMs / 4));
-	const latestMs = Math.max(estimateMs * schedule.latestShare, estimateMs + stepMs);
-	if (lastCheckMs === undefined) {
-		// The first grid point at or after the earliest share: estimate − k × step.
-		const before = Math.floor((estimateMs * (1 - schedule.earliestShare)) / stepMs);
-		const atMs = estimateMs - before * stepMs;
-		return { atMs, speculative: atMs < estimateMs };
-	}
-	if (lastCheckMs + stepMs <= latestMs + 1e-6) {
-		// Stay on the grid through the estimate even if a late answer moved the last check off it.
-		const k = Math.floor((lastCheckMs - estimateMs) / stepMs + 1e-9) + 1;
-		const atMs = Math.max(lastCheckMs + minMs, estimateMs + k * stepMs);
-		return { atMs, speculative: atMs < estimateMs };
-	}
+	// Where the key's jobs typically end (the estimate until learned): the grid passes through it.
+	const anchorMs = estimateMs * schedule.anchorShare;
+	const earliestMs = Math.min(anchorMs, estimateMs * schedule.earliestShare);
+	const latestMs = Math.max(anchorMs * schedule.latestShare, anchorMs + stepMs);
+	const from = lastCheckMs === undefined ? earliestMs : Math.max(earliestMs, lastCheckMs + minMs);
+	// The first grid point at or after `from` (a late answer is followed by the next grid point).
+	const gridMs = anchorMs + Math.ceil((from - anchorMs) / stepMs - 1e-9) * stepMs;
+	if (gridMs <= latestMs + 1e-6 || lastCheckMs === undefined) return { atMs: gridMs, speculative: gridMs < anchorMs };
 	// Past the window: step + (growth − 1) × time past it, so each gap is `growth` × the previous one.
 	const gapMs = stepMs + (schedule.growth - 1) * Math.max(0, lastCheckMs - latestMs);
 	return { atMs: lastCheckMs + Math.min(maxMs, gapMs), speculative: false };
@@ -101,7 +99,6 @@ export function nextCheckAt(
 interface Waiter {
 	jobId: string;
 	estimateSeconds?: number;
-	schedule: PollSchedule;
 	/** When the last check was made (ms after acceptance), or undefined before the first. */
 	lastCheckMs?: number;
 	dueAt: number;
@@ -137,6 +134,12 @@ export class JobPoller {
 		} = {},
 	) {}
 
+	/** The schedule, with where the key's jobs really end as far as they were seen (asked at every check). */
+	private schedule(): PollSchedule {
+		const base = this.options.schedule ?? DEFAULT_POLL_SCHEDULE;
+		return this.options.runTimes ? { ...base, ...this.options.runTimes.shares(base) } : base;
+	}
+
 	/** The job as the last check saw it (undefined before its first check). */
 	lastSeen(jobId: string): Job | undefined {
 		return this.lastJobs.get(jobId);
@@ -147,14 +150,10 @@ export class JobPoller {
 		const now = Date.now();
 		const estimate = typeof accepted.estimatedSeconds === 'number' ? accepted.estimatedSeconds : undefined;
 		return await new Promise<Job>((resolve, reject) => {
-			const base = this.options.schedule ?? DEFAULT_POLL_SCHEDULE;
-			const runTimes = this.options.runTimes;
-			const schedule = runTimes ? { ...base, earliestShare: runTimes.earliestShare(base.earliestShare) } : base;
-			const first = nextCheckAt(estimate, undefined, schedule);
+			const first = nextCheckAt(estimate, undefined, this.schedule());
 			const waiter: Waiter = {
 				jobId: accepted.jobId,
 				estimateSeconds: estimate,
-				schedule,
 				startedAt: now,
 				deadline: now + maxWaitMs,
 				dueAt: Math.min(now + first.atMs, now + maxWaitMs),
@@ -245,7 +244,7 @@ export class JobPoller {
 	/** The next check after one due (or made) at `checkMs` after acceptance; the last lands on the deadline. */
 	private planNextCheck(waiter: Waiter, checkMs: number): void {
 		waiter.lastCheckMs = checkMs;
-		const next = nextCheckAt(waiter.estimateSeconds, checkMs, waiter.schedule);
+		const next = nextCheckAt(waiter.estimateSeconds, checkMs, this.schedule());
 		waiter.dueAt = Math.min(waiter.startedAt + next.atMs, waiter.deadline);
 		waiter.speculative = next.speculative;
 	}

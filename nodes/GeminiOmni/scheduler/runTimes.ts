@@ -1,8 +1,9 @@
 /**
  * How long a key's jobs really run against their estimates, learned from the jobs this process saw
  * finish (the server's createdAt and completedAt). The poll schedule starts checking at 0.55 × the
- * estimate because real jobs scatter; once a key's jobs show they end no earlier than r × their
- * estimate, checking before 0.9 × r only costs requests, so the first check moves up to there.
+ * estimate and its grid passes through the estimate, because real jobs scatter around it. Once a key's
+ * jobs have shown where they end, the grid passes through their median actual/estimate instead, and
+ * starts at 0.9 × the earliest of them: checking before that only costs requests.
  */
 import type { Job } from '../helpers/job';
 
@@ -26,9 +27,14 @@ export class RunTimeModel {
 		if (this.ratios.length > this.keep) this.ratios.shift();
 	}
 
-	/** The share of the estimate to start checking at: `defaultShare` until enough jobs were seen. */
-	earliestShare(defaultShare: number): number {
-		if (this.ratios.length < this.minSamples) return defaultShare;
-		return Math.min(1, Math.max(defaultShare, 0.9 * Math.min(...this.ratios)));
+	/**
+	 * Where to start checking and where the grid passes, as shares of the estimate: the defaults until
+	 * enough jobs were seen. The start is never earlier than the default's, nor later than the anchor.
+	 */
+	shares(defaults: { earliestShare: number; anchorShare: number }): { earliestShare: number; anchorShare: number } {
+		if (this.ratios.length < this.minSamples) return { earliestShare: defaults.earliestShare, anchorShare: defaults.anchorShare };
+		const sorted = [...this.ratios].sort((a, b) => a - b);
+		const anchorShare = sorted[Math.floor(sorted.length / 2)];
+		return { earliestShare: Math.min(anchorShare, Math.max(defaults.earliestShare, 0.9 * sorted[0])), anchorShare };
 	}
 }
