@@ -62,7 +62,7 @@ function finished(status: string | undefined, jobId: string): boolean {
 export const PEERS: Peer[] = [
 	{
 		name: 'vendor guide',
-		schedule: 'sleep 3 s, check; 60 tries; a 429 is "not done yet"; submit retried 1, 2, 4 s (ignores Retry-After); 5 (10 on Premium) jobs at once',
+		schedule: 'sleep 3 s, check; 60 tries; a 429 is "not done yet"; submit retried 1, 2, 4 s (ignores Retry-After); its bulkGenerate runs 5 (10 on Premium) jobs at once, here one at a time like every contender',
 		source: '../shared/seed/gemini-omni-developer-guide.txt §3, §5, §7, §8 (bench/lib/baseline.ts)',
 		trailingSeconds: 0,
 		run: async (options, prompt) => {
@@ -125,7 +125,7 @@ export const PEERS: Peer[] = [
 	},
 	{
 		name: 'JSON2Video node',
-		schedule: 'sleep 5 s, check; from each elapsed minute ×1.5 (5, 8, 11, 17, 25, 30 s); 600 s timeout; a 4xx (429 too) fails the item, 3 5xx in a row fail it; items one after another',
+		schedule: 'sleep 5 s, check; from each elapsed minute ×1.5 (5, 8, 11, 17, 25, 30 s); 600 s timeout; a 4xx (429 too) fails the item, the 4th 5xx in a row fails it; items one after another',
 		source:
 			'JSON2Video/n8n-nodes-json2video nodes/Json2Video/helpers/polling.ts @ 761ffd3abb71bb5f9931391161a18c14c730fb9d; actions/movie/renderAndWait.ts @ 761ffd3abb71bb5f9931391161a18c14c730fb9d',
 		trailingSeconds: 0,

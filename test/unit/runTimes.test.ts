@@ -74,12 +74,12 @@ describe('JobPoller with a RunTimeModel', () => {
 				? { jobId, status: 'done', createdAt: new Date(started).toISOString(), completedAt: new Date(started + 60_000).toISOString() }
 				: { jobId, status: 'generating' };
 		};
-		const poller = new JobPoller(fetchJob, new AbortController().signal, { runTimes });
+		const poller = new JobPoller(fetchJob, new AbortController().signal, { runTimesFor: () => runTimes });
 		const counts: number[] = [];
 		for (let i = 0; i < 6; i++) {
 			started = Date.now();
 			checks.length = 0;
-			const waiting = poller.waitForJob({ jobId: `j${i}`, status: 'accepted', estimatedSeconds: 60 }, 600_000);
+			const waiting = poller.waitForJob({ jobId: `j${i}`, status: 'accepted', estimatedSeconds: 60 }, 600_000, { kind: 'video', learn: true });
 			await jest.advanceTimersByTimeAsync(70_000);
 			await expect(waiting).resolves.toMatchObject({ status: 'done' });
 			counts.push(checks.length);
@@ -102,12 +102,49 @@ describe('JobPoller with a RunTimeModel', () => {
 			const created = jobId === 'fifth' ? start + doneAt.fifth - 54_000 : start;
 			return { jobId, status: 'done', createdAt: new Date(created).toISOString(), completedAt: new Date(start + doneAt[jobId]).toISOString() };
 		};
-		const poller = new JobPoller(fetchJob, new AbortController().signal, { runTimes });
-		const fifth = poller.waitForJob({ jobId: 'fifth', status: 'accepted', estimatedSeconds: 36 }, 600_000);
-		const waiting = poller.waitForJob({ jobId: 'waiting', status: 'accepted', estimatedSeconds: 60 }, 600_000);
+		const poller = new JobPoller(fetchJob, new AbortController().signal, { runTimesFor: () => runTimes });
+		const fifth = poller.waitForJob({ jobId: 'fifth', status: 'accepted', estimatedSeconds: 36 }, 600_000, { kind: 'video', learn: true });
+		const waiting = poller.waitForJob({ jobId: 'waiting', status: 'accepted', estimatedSeconds: 60 }, 600_000, { kind: 'video', learn: true });
 		await jest.advanceTimersByTimeAsync(200_000);
 		await Promise.all([fifth, waiting]);
 		// Until 36 s the waiting job is on the default grid (36 s); from then on on 1.5 × 60 = 90 s, from 81 s.
 		expect(checks.filter(([id]) => id === 'waiting').map(([, at]) => at)).toEqual([36, 82, 90]);
+	});
+});
+
+describe('JobPoller: jobs looked up, and what is learned from', () => {
+	beforeEach(() => jest.useFakeTimers({ now: new Date('2026-12-01T10:00:00Z') }));
+	afterEach(() => jest.useRealTimers());
+
+	it('a job looked up 50 s after its creation is checked on its grid from createdAt, and teaches nothing', async () => {
+		const runTimes = new RunTimeModel();
+		const now = Date.now();
+		const created = now - 50_000;
+		const checks: number[] = [];
+		const fetchJob = async (jobId: string): Promise<Job> => {
+			checks.push((Date.now() - now) / 1000);
+			return Date.now() - created >= 60_000
+				? { jobId, status: 'done', createdAt: new Date(created).toISOString(), completedAt: new Date(created + 60_000).toISOString() }
+				: { jobId, status: 'generating' };
+		};
+		const poller = new JobPoller(fetchJob, new AbortController().signal, { runTimesFor: () => runTimes });
+		for (let i = 0; i < 5; i++) {
+			const found = poller.waitForJob({ jobId: `old${i}`, status: 'generating', estimatedSeconds: 60, createdAt: new Date(created).toISOString() }, 600_000, { kind: 'video' });
+			await jest.advanceTimersByTimeAsync(i === 0 ? 20_000 : 0);
+			await expect(found).resolves.toMatchObject({ status: 'done' });
+		}
+		// The grid 36, 44, 52, 60 s after createdAt: 36 and 44 are past (one check at once), then 52 and 60.
+		expect(checks.slice(0, 3)).toEqual([0, 2, 10]);
+		expect(runTimes.shares({ earliestShare: 0.55, anchorShare: 1 })).toEqual({ earliestShare: 0.55, anchorShare: 1 });
+	});
+});
+
+describe('nextCheckAt: odd estimates', () => {
+	it('treats an infinite estimate as none, and keeps a long job\'s grid to at most 30 steps per estimate', () => {
+		expect(nextCheckAt(Number.POSITIVE_INFINITY, undefined).atMs).toBe(7_500);
+		// 360 s: a step of 12 s (360 / 30), not 8 s.
+		const first = nextCheckAt(360, undefined).atMs;
+		expect(first).toBe(204_000);
+		expect(nextCheckAt(360, first).atMs).toBe(216_000);
 	});
 });

@@ -218,7 +218,7 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				typeOptions: { minValue: 0.2, numberPrecision: 1 },
 				hint: 'Lower finds finished jobs sooner and spends more of the plan’s requests: 2.5 is seen done within about 1.4 s on average',
 				description:
-					'Wait Mode "Poll": how often a job is checked while it can be ending, from about half its estimate to twice it (never more than a quarter of the estimate). Before that nothing is checked; after, checks back off up to once a minute.',
+					'Wait Mode "Poll" and Job → Wait (taken from the first item): how often a job is checked while it can be ending, from about half its estimate to twice it (between a thirtieth and a quarter of the estimate). Before that nothing is checked; after, checks back off up to once a minute.',
 			},
 			{
 				displayName: 'Max Concurrent Jobs',

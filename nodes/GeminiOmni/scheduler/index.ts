@@ -15,7 +15,7 @@ import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
 import { onAbort } from '../transport/abort';
 import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
-import { JobGate, JobSlot, limitsForKey } from './limits';
+import { JobGate, JobSlot, limitsForKey, runTimesOf } from './limits';
 import { JobPoller, JobWaitTimeoutError, pollScheduleWith } from './poller';
 
 /** How the server's concurrent-job 429 differs from its request-rate 429 (contract: "distinct" messages). */
@@ -165,7 +165,7 @@ export async function runJobBatch(
 				schedule: pollScheduleWith(options.checkIntervalSeconds),
 				// Checks before a job's estimate are guesses: made only while the key's budget has room to spare.
 				budgetHasRoom: () => keyLimits.budget.hasRoom(),
-				runTimes: keyLimits.runTimes,
+				runTimesFor: (kind) => runTimesOf(keyLimits, kind),
 			},
 		),
 		local: new JobGate(Math.max(1, Math.min(options.maxConcurrentJobs ?? Infinity, planConcurrent))),
@@ -214,7 +214,7 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number): Pr
 		if (request.run) return { ok: true, result: await request.run({ ...batch.requestOptions, itemIndex }) };
 		let job = request.job ?? (request.jobId ? await lookUpJob(batch, request.jobId, itemIndex, context) : await submitJob(batch, request, itemIndex, slot, context));
 		if (request.job) Object.assign(context, { jobId: job.jobId, status: job.status });
-		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context);
+		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context, jobKind(request, job), !request.jobId && !request.job);
 		// Known from here on, so a failure later (download, stop) still reports where the file is.
 		if (job.outputUrl) context.outputUrl = job.outputUrl;
 		if (request.maxWaitMs === undefined && !isFinished(job)) {
@@ -304,8 +304,15 @@ async function checkJob(batch: Batch, jobId: string, deadline: number): Promise<
 	);
 }
 
-async function waitForJob(batch: Batch, job: Job, maxWaitMs: number, context: IDataObject): Promise<Job> {
-	const finished = await batch.poller.waitForJob(job, maxWaitMs).catch(async (error: Error) => {
+/** What a job's run times are learned per: its model, lip-sync (an audio job with a clip) apart. */
+function jobKind(request: JobRequest, job: Job): string | undefined {
+	const model = request.body?.model ?? job.model;
+	if (typeof model !== 'string' || !model) return undefined;
+	return request.body?.videoUrl !== undefined || request.uploads?.some((upload) => upload.field === 'videoUrl') ? `${model} lip-sync` : model;
+}
+
+async function waitForJob(batch: Batch, job: Job, maxWaitMs: number, context: IDataObject, kind: string | undefined, learn: boolean): Promise<Job> {
+	const finished = await batch.poller.waitForJob(job, maxWaitMs, { kind, learn }).catch(async (error: Error) => {
 		// The item's error reports the job's last known status, not the accepted one.
 		const lastSeen = batch.poller.lastSeen(job.jobId) ?? (error instanceof JobWaitTimeoutError ? error.job : undefined);
 		if (lastSeen) context.status = lastSeen.status;

@@ -354,11 +354,18 @@ export class JobSlot {
 interface KeyLimits {
 	budget: RequestBudget;
 	gate: JobGate;
-	/** How the key's jobs ran against their estimates: where its poll schedule starts. */
-	runTimes: RunTimeModel;
+	/** How the key's jobs of each model (speech is not video) ran against their estimates. */
+	runTimes: Map<string, RunTimeModel>;
 }
 
 const byKey = new Map<string, KeyLimits>();
+
+/** The run-time model of one kind of job (a model name, lip-sync apart) of a key. */
+export function runTimesOf(limits: KeyLimits, kind: string): RunTimeModel {
+	let model = limits.runTimes.get(kind);
+	if (!model) limits.runTimes.set(kind, (model = new RunTimeModel()));
+	return model;
+}
 
 /** The shared budget and gate of one key (identified by a hash: the key itself is never stored). */
 export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
@@ -368,7 +375,7 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	if (!entry) {
 		const budget = new RequestBudget(limits);
 		const gate = new JobGate(limits.concurrent);
-		entry = { budget, gate, runTimes: new RunTimeModel() };
+		entry = { budget, gate, runTimes: new Map() };
 		byKey.set(id, entry);
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.

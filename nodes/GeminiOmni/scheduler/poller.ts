@@ -79,10 +79,12 @@ export function nextCheckAt(
 ): { atMs: number; speculative: boolean } {
 	// The estimate is the server's, in real time; the schedule's seconds are the API's (scaled in tests).
 	const scale = rateWindowScale();
-	const estimateMs = estimateSeconds && estimateSeconds > 0 ? estimateSeconds * 1000 : schedule.defaultEstimateSeconds * 1000 * scale;
+	const estimateMs =
+		Number.isFinite(estimateSeconds) && estimateSeconds! > 0 ? estimateSeconds! * 1000 : schedule.defaultEstimateSeconds * 1000 * scale;
 	const minMs = schedule.minIntervalMs * scale;
 	const maxMs = schedule.maxIntervalMs * scale;
-	const stepMs = Math.max(minMs, Math.min(maxMs, schedule.checkIntervalSeconds * 1000 * scale, estimateMs / 4));
+	// Between a thirtieth and a quarter of the estimate: a long job's window would otherwise hold dozens of checks.
+	const stepMs = Math.max(minMs, estimateMs / 30, Math.min(maxMs, schedule.checkIntervalSeconds * 1000 * scale, estimateMs / 4));
 	// Where the key's jobs typically end (the estimate until learned): the grid passes through it.
 	const anchorMs = estimateMs * schedule.anchorShare;
 	const earliestMs = Math.min(anchorMs, estimateMs * schedule.earliestShare);
@@ -106,6 +108,11 @@ interface Waiter {
 	speculative: boolean;
 	deadline: number;
 	startedAt: number;
+	/** What the schedule's times count from: acceptance, or a looked-up job's createdAt. */
+	gridStart: number;
+	runTimes?: RunTimeModel;
+	/** The job was submitted by this batch: its run time teaches the key's model. */
+	learn: boolean;
 	lastJob: Job;
 	/** A check is under way: the loop does not start another for this job. */
 	checking?: boolean;
@@ -129,15 +136,15 @@ export class JobPoller {
 			schedule?: PollSchedule;
 			/** Whether the key's request budget has room for a check that is only a guess (before the estimate). */
 			budgetHasRoom?: () => boolean;
-			/** The key's jobs' run times: finished jobs are noted, and the schedule starts where they end. */
-			runTimes?: RunTimeModel;
+			/** The key's jobs' run times, per model: finished jobs are noted, and schedules move where they end. */
+			runTimesFor?: (kind: string) => RunTimeModel;
 		} = {},
 	) {}
 
 	/** The schedule, with where the key's jobs really end as far as they were seen (asked at every check). */
-	private schedule(): PollSchedule {
+	private schedule(runTimes: RunTimeModel | undefined): PollSchedule {
 		const base = this.options.schedule ?? DEFAULT_POLL_SCHEDULE;
-		return this.options.runTimes ? { ...base, ...this.options.runTimes.shares(base) } : base;
+		return runTimes ? { ...base, ...runTimes.shares(base) } : base;
 	}
 
 	/** The job as the last check saw it (undefined before its first check). */
@@ -146,17 +153,29 @@ export class JobPoller {
 	}
 
 	/** Resolves with the finished job (done or failed), or rejects at the deadline or on cancel. */
-	async waitForJob(accepted: Job, maxWaitMs: number): Promise<Job> {
+	async waitForJob(
+		accepted: Job,
+		maxWaitMs: number,
+		/** `kind`: the job's model, whose learned run times shape its schedule; `learn`: whether it teaches them. */
+		how: { kind?: string; learn?: boolean } = {},
+	): Promise<Job> {
 		const now = Date.now();
-		const estimate = typeof accepted.estimatedSeconds === 'number' ? accepted.estimatedSeconds : undefined;
+		// A job looked up (Job → Wait) has run since its createdAt: its grid counts from then, not from now.
+		const created = Date.parse(String(accepted.createdAt ?? ''));
+		const gridStart = Number.isFinite(created) ? Math.min(now, Math.max(now - 86_400_000, created)) : now;
+		const runTimes = how.kind ? this.options.runTimesFor?.(how.kind) : undefined;
+		const estimate = Number.isFinite(accepted.estimatedSeconds) ? Number(accepted.estimatedSeconds) : undefined;
 		return await new Promise<Job>((resolve, reject) => {
-			const first = nextCheckAt(estimate, undefined, this.schedule());
+			const first = nextCheckAt(estimate, undefined, this.schedule(runTimes));
 			const waiter: Waiter = {
 				jobId: accepted.jobId,
 				estimateSeconds: estimate,
+				runTimes,
+				learn: how.learn === true,
 				startedAt: now,
+				gridStart,
 				deadline: now + maxWaitMs,
-				dueAt: Math.min(now + first.atMs, now + maxWaitMs),
+				dueAt: Math.min(gridStart + first.atMs, now + maxWaitMs),
 				speculative: first.speculative,
 				lastJob: accepted,
 				resolve,
@@ -177,7 +196,7 @@ export class JobPoller {
 					if (waiter.checking || waiter.dueAt > now) continue;
 					if (waiter.speculative && waiter.dueAt < waiter.deadline && this.options.budgetHasRoom?.() === false) {
 						// Only a guess, and the budget is needed elsewhere: on to the next grid point.
-						this.planNextCheck(waiter, now - waiter.startedAt);
+						this.planNextCheck(waiter, now - waiter.gridStart);
 						continue;
 					}
 					// Checks run on their own: one slow answer (retries, Retry-After) delays only its job.
@@ -229,7 +248,7 @@ export class JobPoller {
 		this.lastJobs.set(job.jobId, job);
 		const now = Date.now();
 		if (isFinished(job)) {
-			this.options.runTimes?.observe(job, waiter.estimateSeconds);
+			if (waiter.learn) waiter.runTimes?.observe(job, waiter.estimateSeconds);
 			this.waiters.delete(waiter);
 			waiter.resolve(job);
 		} else if (now >= waiter.deadline) {
@@ -237,15 +256,15 @@ export class JobPoller {
 			waiter.reject(new JobWaitTimeoutError(job, now - waiter.startedAt));
 		} else {
 			// The last check lands on the deadline itself, so a job that finishes just in time is not missed.
-			this.planNextCheck(waiter, now - waiter.startedAt);
+			this.planNextCheck(waiter, now - waiter.gridStart);
 		}
 	}
 
 	/** The next check after one due (or made) at `checkMs` after acceptance; the last lands on the deadline. */
 	private planNextCheck(waiter: Waiter, checkMs: number): void {
 		waiter.lastCheckMs = checkMs;
-		const next = nextCheckAt(waiter.estimateSeconds, checkMs, this.schedule());
-		waiter.dueAt = Math.min(waiter.startedAt + next.atMs, waiter.deadline);
+		const next = nextCheckAt(waiter.estimateSeconds, checkMs, this.schedule(waiter.runTimes));
+		waiter.dueAt = Math.min(waiter.gridStart + next.atMs, waiter.deadline);
 		waiter.speculative = next.speculative;
 	}
 }

@@ -23,13 +23,15 @@ export class RunTimeModel {
 		const ranMs = Date.parse(String(job.completedAt ?? '')) - Date.parse(String(job.createdAt ?? ''));
 		const ratio = ranMs / (estimateSeconds * 1000);
 		if (!Number.isFinite(ratio) || ratio <= 0) return;
-		this.ratios.push(ratio);
+		// A clock jump or an odd job must not move the schedule far: 0.25× to 2× is as far as it follows.
+		this.ratios.push(Math.min(2, Math.max(0.25, ratio)));
 		if (this.ratios.length > this.keep) this.ratios.shift();
 	}
 
 	/**
 	 * Where to start checking and where the grid passes, as shares of the estimate: the defaults until
-	 * enough jobs were seen. The start is never earlier than the default's, nor later than the anchor.
+	 * enough jobs were seen. The start is 0.9 × the earliest ratio seen but not before the default start,
+	 * unless the anchor itself is earlier (then the grid starts at the anchor).
 	 */
 	shares(defaults: { earliestShare: number; anchorShare: number }): { earliestShare: number; anchorShare: number } {
 		if (this.ratios.length < this.minSamples) return { earliestShare: defaults.earliestShare, anchorShare: defaults.anchorShare };
