@@ -173,7 +173,7 @@ export async function pollMode(sizes: Sizes): Promise<ScenarioResult> {
 				notes.push(
 					`Poll mode, ${variant.label}: issue #7's target (≤ ${variant.target}) was set for a schedule whose first check was at the estimate. ` +
 						'Since 0.4.0 (issue #13) checks also come before the estimate while the key\'s budget has room, until 5 of the key\'s jobs have shown where they end: ' +
-						'the first jobs pay for that, the later ones cost 2 requests (accurate estimates) or 3 (1.5×). The target is kept, and missed, to show that price; the plane above shows what it buys.',
+						'the first jobs pay for that, the later ones cost 2 requests (accurate estimates) or 3 (1.5×). The target is kept, and missed, to show that price; the plane (below) shows what it buys.',
 				);
 			}
 			const baseFailures = results.filter((result) => result.status === 'failed');
