@@ -356,7 +356,7 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 		const started = Date.now();
 		expect(await callWebhook(path, {})).toBe(200);
 
-		const samples: Array<{ status: string; busy: number }> = [];
+		const samples: Array<{ status: string; busy: number; waitTill: string; at: number }> = [];
 		let restarted = false;
 		let killed = false;
 		let execution: N8nExecution | undefined;
@@ -364,7 +364,7 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 		for (;;) {
 			const [listed] = await stack.main.listExecutions(workflowId);
 			if (listed) {
-				samples.push({ status: listed.status, busy: await stack.busyWorkerSlots() });
+				samples.push({ status: listed.status, busy: await stack.busyWorkerSlots(), waitTill: String(listed.waitTill ?? ''), at: Date.now() });
 				const accepted = generateRequests(sim).filter((entry) => entry.status === 200).length;
 				// Mid-batch, while it waits between passes: stop and start every n8n process.
 				if (!restarted && listed.status === 'waiting' && accepted >= 10) {
@@ -395,8 +395,20 @@ describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 		const passes = nodeRuns(execution, loopNode).length;
 		const mine = sim.log.filter((entry) => entry.kind === 'api' && entry.key === key.slice(-6));
 		const generates = mine.filter((entry) => entry.method === 'POST' && entry.status === 200);
-		// Strictly between passes (waiting at the sample before and after too), no worker slot is busy.
-		const between = samples.filter((sample, i) => i > 0 && i < samples.length - 1 && sample.status === 'waiting' && samples[i - 1].status === 'waiting' && samples[i + 1].status === 'waiting');
+		// Strictly inside one wait between passes, no worker slot is busy: the samples before and after are
+		// in the same wait (same waitTill), and its end is more than 3 s away. (The status and the busy
+		// count are two reads: a pass shorter than the sampling gap, or one about to start, could fall
+		// between them.)
+		const inOneWait = (sample: (typeof samples)[number], other: (typeof samples)[number]) => other.status === 'waiting' && other.waitTill === sample.waitTill;
+		const between = samples.filter(
+			(sample, i) =>
+				i > 0 &&
+				i < samples.length - 1 &&
+				sample.status === 'waiting' &&
+				inOneWait(sample, samples[i - 1]) &&
+				inOneWait(sample, samples[i + 1]) &&
+				Date.parse(sample.waitTill) - sample.at > 3_000,
+		);
 		const busyBetween = between.filter((sample) => sample.busy > 0).length;
 		report(
 			`loop: 30 prompts on a 5-job key in ${minutes.toFixed(1)} min and ${passes} passes; ${done.length} done, ${generates.length} submits, ` +
