@@ -22,7 +22,7 @@ import {
 } from '../scripts/lib/workflows';
 import { apiRequests, fmt, submits } from './lib/measure';
 import { addKey } from './lib/ours';
-import { ourLognormalPoints } from './plane';
+import { CASES, measureKey, ourLognormalPoints } from './plane';
 import type { Row, ScenarioResult, Sizes } from './scenarios';
 
 const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,14 +136,6 @@ function httpWaitLoopWorkflow(path: string, sim: Simulator, key: string, waitSec
 	};
 }
 
-const CASES = [
-	{ label: 'exact', directives: '' },
-	{ label: 'early (0.7×)', directives: '[sim:overrun=0.7]' },
-	{ label: 'just late (1.01×)', directives: '[sim:overrun=1.01]' },
-	{ label: 'late (1.5×)', directives: '[sim:overrun=1.5]' },
-	{ label: 'lognormal σ 0.3', directives: '[sim:spread=0.3]' },
-];
-
 export interface HttpWaitPoint {
 	caseLabel: string;
 	jobs: number;
@@ -171,26 +163,8 @@ async function httpWaitLoop(stack: Stack, sizes: Sizes): Promise<HttpWaitPoint[]
 		const executions = await finishedExecutions(stack, workflowId, prompts.length, 20 * jobSeconds * 1000 + 60_000);
 		await n8n.deactivateWorkflow(workflowId);
 		const handedOn = executions.filter((execution) => execution.status === 'success').length;
-		const requests = apiRequests(sim, key);
-		const accepted = submits(sim, key).filter((entry) => entry.status === 200 && entry.jobId);
-		const latencies: number[] = [];
-		for (const submit of accepted) {
-			const completedAt = Date.parse(sim.getJob(submit.jobId!)?.completedAt ?? '');
-			const seen = requests.find((entry) => entry.method === 'GET' && entry.jobId === submit.jobId && entry.status === 200 && entry.at >= completedAt);
-			if (seen) latencies.push((seen.at - completedAt) / sizes.n8nScale / 1000);
-		}
-		latencies.sort((a, b) => a - b);
-		const done = Math.min(handedOn, latencies.length);
-		points.push({
-			caseLabel: testCase.label,
-			jobs: prompts.length,
-			done,
-			lost: accepted.length - done,
-			requestsPerDone: requests.length / Math.max(1, done),
-			rateLimited: requests.filter((entry) => entry.status === 429).length,
-			meanLatency: latencies.reduce((sum, value) => sum + value, 0) / Math.max(1, latencies.length),
-			p95Latency: latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(0.95 * latencies.length) - 1)] : NaN,
-		});
+		const { notSubmitted: _notSubmitted, ...figures } = measureKey(sim, key, prompts.length, handedOn, 0, sizes.n8nScale);
+		points.push({ caseLabel: testCase.label, jobs: prompts.length, ...figures });
 	}
 	return points;
 }

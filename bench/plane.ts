@@ -23,7 +23,8 @@ import type { Row, ScenarioResult, Sizes } from './scenarios';
 /** The one documented setting besides the default: Options → Check Interval Near Estimate = 2.5 s. */
 export const FAST_CHECK_INTERVAL = 2.5;
 
-const CASES = [
+/** The run-time cases, shared with the real-n8n loop (bench/n8n.ts). */
+export const CASES = [
 	{ label: 'exact', directives: '' },
 	{ label: 'early (0.7×)', directives: '[sim:overrun=0.7]' },
 	{ label: 'just late (1.01×)', directives: '[sim:overrun=1.01]' },
@@ -65,7 +66,7 @@ const prompts = (n: number, directives: string) => Array.from({ length: n }, (_,
 const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Latencies (API seconds) and counts for one key, from the simulator's log. */
-function measureKey(sim: Simulator, key: string, jobs: number, handedOn: number, trailingSeconds: number, scale: number) {
+export function measureKey(sim: Simulator, key: string, jobs: number, handedOn: number, trailingSeconds: number, scale: number) {
 	const requests = apiRequests(sim, key);
 	const accepted = submits(sim, key).filter((entry) => entry.status === 200 && entry.jobId);
 	const latencies: number[] = [];
