@@ -449,6 +449,27 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		await waitForValue(() => outputHandles.count(), (count) => count === 2, { what: 'the Gemini Omni node back to one output' });
 	});
 
+	it('offers Check Interval Near Estimate under Options → Add Option, with its default and its hint', async () => {
+		const p = page();
+		await ensureGeminiNdv();
+		await chooseOption(p, 'resource', optionName('resource', 'video'));
+		await chooseOption(p, 'operation', optionName('operation', 'textToVideo', 'video'));
+		await chooseOption(p, 'waitMode', optionName('waitMode', 'poll'));
+		// The collection's "Add Option" is a select (its placeholder) or a button, depending on the n8n version.
+		await ndv(p).locator('[placeholder="Add Option"]:visible, button:visible:has-text("Add Option")').first().click();
+		await p.locator('[role="option"]:visible, .el-select-dropdown__item:visible, [data-test-id*="item"]:visible').getByText('Check Interval Near Estimate (Seconds)', { exact: true }).first().click();
+		const field = ndv(p).locator('[data-test-id="parameter-input-checkIntervalSeconds"] input');
+		await field.waitFor();
+		expect(Number(await field.inputValue())).toBe(8); // shown as 8.0 (one decimal)
+		await waitForValue(
+			async () => await ndv(p).innerText(),
+			(text) => text.includes('2.5 is seen done within about 1.4 s on average'),
+			{ what: 'the option’s hint' },
+		);
+		await screenshot(p, '7-check-interval-option');
+		await closeNdv(p);
+	});
+
 	it('offers Gemini Omni among an AI Agent’s tools (the + under "Tool"), for "gemini" and "omni"', async () => {
 		const p = page();
 		await closeNdv(p).catch(() => undefined);
