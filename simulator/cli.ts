@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 	console.log(`  starter    ${simulator.keys.starter}   (API not available: 403)`);
 	console.log(`  noCredits  ${simulator.keys.noCredits}   (Pro, 0 credits: 402)`);
 	console.log(`Webhook secret: ${simulator.webhookSecret}`);
-	console.log('Directives in prompt/script: [sim:fail] [sim:fail=msg] [sim:overrun=1.5] [sim:spread=0.3] [sim:seed=N] [sim:seconds=2] [sim:bytes=N]');
+	console.log('Directives in prompt/script: [sim:fail] [sim:fail=msg] [sim:failonce=msg] [sim:overrun=1.5] [sim:spread=0.3] [sim:seed=N] [sim:seconds=2] [sim:bytes=N]');
 	console.log(`Admin: GET/DELETE ${simulator.url}/__sim/log, POST/DELETE ${simulator.url}/__sim/faults`);
 
 	let stopping = false;

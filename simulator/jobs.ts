@@ -7,6 +7,8 @@ import type { GenerateRequest, Model, Resolution } from './validation';
  * Directives let tests and real n8n workflows steer a job through its prompt or script text:
  *   [sim:fail]                       the job fails at the end of its run with a default error
  *   [sim:fail=Content policy: ...]   ... with that error text
+ *   [sim:failonce] [sim:failonce=msg] only the first job with this exact text (per key) fails; later ones
+ *                                    run normally, as a transient model failure would on a retry
  *   [sim:overrun=1.5]                the job runs 1.5x its estimate (the estimate is unchanged); 0.7 ends early
  *   [sim:spread=0.3]                 the run time is the estimate × a lognormal draw (σ 0.3, median 1), as real
  *                                    jobs scatter around their estimate; the draw is seeded by the prompt text,
@@ -19,6 +21,7 @@ import type { GenerateRequest, Model, Resolution } from './validation';
  */
 export interface Directives {
 	fail?: string;
+	failOnce?: string;
 	overrun?: number;
 	spread?: number;
 	seed?: number;
@@ -29,15 +32,15 @@ export interface Directives {
 
 export const DEFAULT_FAILURE = 'Generation failed: the model could not produce this output (simulated)';
 
-const DIRECTIVE_PATTERN = /\[sim:(fail|overrun|spread|seed|seconds|bytes|chunked)(?:=([^\]]*))?\]/g;
+const DIRECTIVE_PATTERN = /\[sim:(failonce|fail|overrun|spread|seed|seconds|bytes|chunked)(?:=([^\]]*))?\]/g;
 
 export function parseDirectives(text: string): Directives {
 	const directives: Directives = {};
 	for (const match of text.matchAll(DIRECTIVE_PATTERN)) {
 		const [, name, rawValue] = match;
 		const value = rawValue?.trim();
-		if (name === 'fail') {
-			directives.fail = value ? value : DEFAULT_FAILURE;
+		if (name === 'fail' || name === 'failonce') {
+			directives[name === 'fail' ? 'fail' : 'failOnce'] = value ? value : DEFAULT_FAILURE;
 			continue;
 		}
 		if (name === 'chunked') {

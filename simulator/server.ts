@@ -354,7 +354,7 @@ export class SimulatorServer implements Simulator {
 			finishAt: now + durationMs,
 			estimatedSeconds: Math.round(nominal * this.timeScale * 1000) / 1000,
 			creditCost: cost,
-			failure: directives.fail,
+			failure: directives.fail ?? this.firstFailure(account, request.text, directives.failOnce),
 			outputBytes: outputBytes(request, directives),
 			chunkedOutput: directives.chunked,
 			callbackUrl: request.callbackUrl,
@@ -627,6 +627,17 @@ export class SimulatorServer implements Simulator {
 	}
 
 	// ---- jobs ----
+
+	/** [sim:failonce]: the failure for the first job of this text on this key, none after. */
+	private firstFailure(account: KeyAccount, text: string, failure: string | undefined): string | undefined {
+		if (failure === undefined) return undefined;
+		const seen = (this.failedOnce.get(account) ?? this.failedOnce.set(account, new Set()).get(account))!;
+		if (seen.has(text)) return undefined;
+		seen.add(text);
+		return failure;
+	}
+
+	private readonly failedOnce = new Map<KeyAccount, Set<string>>();
 
 	private runningSet(account: KeyAccount): Set<Job> {
 		let set = this.runningJobs.get(account);

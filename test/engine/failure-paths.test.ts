@@ -48,7 +48,7 @@ describe('a failure late in a batch (Continue On Fail off)', () => {
 			expect(job?.status).toBe('done');
 			expect(description(error)).toContain(`${job?.jobId} (item ${i}): done, outputUrl ${job?.outputUrl}`);
 		}
-		expect(description(error)).toMatch(/do not re-run the batch/);
+		expect(description(error)).toMatch(/a Retry of this execution reuses them instead of paying again/);
 	});
 
 	it('a job still running is listed with the status its last check saw, not the one it was accepted with', async () => {

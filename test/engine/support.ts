@@ -2,7 +2,7 @@
  * Shared set-up for engine tests: a simulator, a Gemini Omni credential pointing at it, and a
  * one-call way to run "Start → Gemini Omni" through n8n-core's WorkflowExecute.
  */
-import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { IDataObject, INode, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { resetLimits, setRateWindowScale } from '../../nodes/GeminiOmni/scheduler/limits';
 import { startSimulator } from '../../simulator';
@@ -44,6 +44,8 @@ export interface RunNodeOptions extends Partial<RunOptions> {
 	binaries?: Array<Record<string, Buffer | HarnessBinary>>;
 	credential?: HarnessCredential;
 	continueOnFail?: boolean;
+	/** More of the node's own fields: a fixed `id` (the same node across runs), `retryOnFail`, `maxTries`. */
+	nodeSettings?: Partial<INode>;
 }
 
 /** Runs Start → Gemini Omni with the given parameters; returns the run and the node's output. */
@@ -61,6 +63,7 @@ export async function runGeminiNode(
 			node(GEMINI_OMNI_TYPE, NODE_NAME, parameters, {
 				credentials: credentialsFor(credential),
 				...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+				...options.nodeSettings,
 			}),
 		],
 		connections: chain('Start', NODE_NAME),

@@ -68,6 +68,13 @@ export interface RunOptions {
 	instanceBaseUrl?: string;
 	/** Workflow settings; executionOrder defaults to 'v1' like new workflows in n8n. */
 	settings?: IWorkflowSettings;
+	/**
+	 * The workflow's static data, as n8n would load it from its database: pass the same object to
+	 * several runs and it carries what the nodes saved (n8n saves it after non-manual runs).
+	 */
+	staticData?: IDataObject;
+	/** Execution mode the nodes see; default 'manual'. */
+	mode?: 'manual' | 'trigger' | 'retry' | 'webhook';
 }
 
 export interface RunResult {
@@ -120,13 +127,18 @@ async function execute(options: RunOptions): Promise<RunResult> {
 		connections: options.connections,
 		settings,
 	};
-	const workflow = new Workflow({ ...workflowData, nodeTypes });
+	const workflow = new Workflow({ ...workflowData, nodeTypes, staticData: options.staticData });
 	const startNode = findStartNode(workflow, nodes, options.startNode);
 
 	const executionId = String(++executionCount);
-	const hooks = new ExecutionLifecycleHooks('manual', executionId, workflowData);
+	const mode = options.mode ?? 'manual';
+	const hooks = new ExecutionLifecycleHooks(mode, executionId, workflowData);
 	const finished = new Promise<IRun>((resolve) => {
-		hooks.addHandler('workflowExecuteAfter', (run) => resolve(run));
+		hooks.addHandler('workflowExecuteAfter', (run, newStaticData) => {
+			// What n8n's own hook does: write the changed static data back where it came from.
+			if (options.staticData && newStaticData) Object.assign(options.staticData, JSON.parse(JSON.stringify(newStaticData)) as IDataObject);
+			resolve(run);
+		});
 	});
 	const additionalData = buildAdditionalData(executionId, hooks, credentialsHelper, options.instanceBaseUrl);
 
@@ -135,7 +147,7 @@ async function execute(options: RunOptions): Promise<RunResult> {
 			nodeExecutionStack: [{ node: startNode, data: { main: [[{ json: {} }]] }, source: null }],
 		},
 	});
-	const execution = new WorkflowExecute(additionalData, 'manual', runExecutionData).processRunExecutionData(workflow);
+	const execution = new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
 
 	const timeoutMs = options.timeoutMs ?? 4000;
 	let timer: NodeJS.Timeout | undefined;

@@ -61,6 +61,18 @@ describe('simulator: job lifecycle over scaled time', () => {
 		expect(failed.body.error).toMatch(/Generation failed/);
 	});
 
+	test('[sim:failonce=...] fails only the first job of that text on a key; the same text again runs to done', async () => {
+		const body = { model: 'gemini-omni-video', prompt: 'Flaky [sim:failonce=Transient model error] [sim:seconds=1]' };
+		const first = await generate(sim, DEMO_KEYS.pro, body);
+		const second = await generate(sim, DEMO_KEYS.pro, body);
+		const otherKey = await generate(sim, DEMO_KEYS.premium, body);
+		await sleep(60);
+		expect((await getJob(sim, DEMO_KEYS.pro, first.body.jobId)).body).toMatchObject({ status: 'failed', error: 'Transient model error', creditCost: 0 });
+		expect((await getJob(sim, DEMO_KEYS.pro, second.body.jobId)).body.status).toBe('done');
+		// Per key: another account's first job of the text fails too.
+		expect((await getJob(sim, DEMO_KEYS.premium, otherKey.body.jobId)).body.status).toBe('failed');
+	});
+
 	test('[sim:overrun=2] runs twice its estimate', async () => {
 		const submitted = await generate(sim, DEMO_KEYS.pro, { model: 'gemini-omni-video', prompt: 'x [sim:seconds=30] [sim:overrun=2]' });
 		expect(submitted.body.estimatedSeconds).toBe(0.3);

@@ -231,6 +231,16 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 					'Run at most this many jobs of this node at once. Without waiting, a job counts for its estimated run time.',
 			},
 			{
+				displayName: 'Max Credits per Execution',
+				name: 'maxCreditsPerExecution',
+				type: 'number',
+				default: 0,
+				typeOptions: { minValue: 0, numberPrecision: 0 },
+				hint: '0 means no cap. The credits an execution got accepted are shown with it in n8n (custom data geminiOmniCredits).',
+				description:
+					'Never submit a job that could take the credits this execution got accepted past this number. Items not submitted end with an error that says so; they cost nothing.',
+			},
+			{
 				displayName: 'Max Output Size (MiB)',
 				name: 'maxOutputSizeMb',
 				type: 'number',
@@ -245,6 +255,15 @@ export function optionsCollection(extra: INodeProperties[] = []): INodePropertie
 				default: 30,
 				description:
 					'How long to wait for a job before giving up with an error that names the job ID (the job keeps running: use Job → Wait later)',
+			},
+			{
+				displayName: 'Reuse Paid Jobs on Retry',
+				name: 'reusePaidJobs',
+				type: 'boolean',
+				default: true,
+				hint: 'Turn off to get a fresh variation of the same prompt on every run',
+				description:
+					'Whether a run again with the same request (a Retry of a failed execution, Retry On Fail, a re-run in the editor) takes the job an earlier run of this node paid for, while it runs or its output is kept (7 days), instead of paying again. A failed job is submitted again (it cost nothing).',
 			},
 			...extra,
 		],

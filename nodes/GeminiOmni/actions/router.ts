@@ -11,7 +11,10 @@ import { getApiCredentials } from '../transport';
 import { redactSecrets } from '../transport/apiKey';
 import { callbackUrlForThisExecution, pauseForCallback } from '../webhooks/callbackWait';
 import { formatAcceptedJobs, runJobBatch } from '../scheduler';
+import { creditsOfExecution } from '../scheduler/credits';
 import { limitsForKey } from '../scheduler/limits';
+import { PaidJobRecord, requestFingerprint } from '../scheduler/paidJobs';
+import { binaryContentHash } from '../helpers/binary';
 import { PASS_STATE_FIELD, readPassState, runPass } from '../scheduler/passes';
 import type { AcceptedJob, ItemJobError, JobRequest } from '../scheduler';
 import type { Job } from '../helpers/job';
@@ -51,9 +54,11 @@ function stoppingError(this: IExecuteFunctions, failure: ItemJobError, itemIndex
 	const jobNote = jobId && !failure.message.includes(String(jobId)) ? `job ${jobId}` : '';
 	const suffix = namesItem ? (jobNote ? ` [${jobNote}]` : '') : ` [item ${itemIndex}${jobNote ? `, ${jobNote}` : ''}]`;
 	const others = acceptedJobs.filter((job) => job.itemIndex !== itemIndex);
-	const othersText = others.length
-		? ` Other jobs of this batch, none cancelled (collect them with Job → Download Output when done, Job → Wait when still running; do not re-run the batch, it would submit and bill them again): ${formatAcceptedJobs(others)}.`
-		: '';
+	const reuse = (this.getNodeParameter('options', 0, {}) as IDataObject)?.reusePaidJobs !== false;
+	const howToCollect = reuse
+		? 'a Retry of this execution reuses them instead of paying again; or collect them with Job → Download Output when done, Job → Wait when still running'
+		: 'collect them with Job → Download Output when done, Job → Wait when still running; do not re-run the batch: with Reuse Paid Jobs on Retry off it would submit and bill them again';
+	const othersText = others.length ? ` Other jobs of this batch, none cancelled (${howToCollect}): ${formatAcceptedJobs(others)}.` : '';
 	const cause = failure.cause;
 	if (cause instanceof NodeApiError || cause instanceof NodeOperationError) {
 		cause.message = redactSecrets(cause.message) + suffix;
@@ -87,25 +92,78 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const continueOnFail = this.continueOnFail();
 	// Loop mode: items may come back carrying running jobs, so a parameter error must not stop the node
 	// before the pass has named them (the pass reports it with every job it knows).
-	const loopMode = resource !== 'job' && resource !== 'file' && this.getNodeParameter('waitForCompletion', 0, true) && this.getNodeParameter('waitMode', 0, 'poll') === 'loop';
+	const loopMode =
+		resource !== 'job' && resource !== 'file' && this.getNodeParameter('waitForCompletion', 0, true) === true && this.getNodeParameter('waitMode', 0, 'poll') === 'loop';
 
+	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
+	const reusePaidJobs = options.reusePaidJobs !== false && !loopMode;
 	// Reading parameters can fail per item (an empty prompt, a bad expression): that item fails alone.
 	const requests: Array<JobRequest | Error> = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			requests.push(await toRequest.call(this, itemIndex));
+			const request = await toRequest.call(this, itemIndex);
+			if (reusePaidJobs && request.body) request.fingerprint = await fingerprintOf.call(this, request, itemIndex);
+			requests.push(request);
 		} catch (error) {
 			if (!continueOnFail && !loopMode) throw stoppingError.call(this, { cause: error, context: {} } as ItemJobError, itemIndex);
 			requests.push(error as Error);
 		}
 	}
 
-	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
 	const maxConcurrentJobs = Number(options.maxConcurrentJobs) > 0 ? Number(options.maxConcurrentJobs) : undefined;
+	const maxCreditsPerExecution = Number(options.maxCreditsPerExecution) > 0 ? Number(options.maxCreditsPerExecution) : undefined;
+	const paidJobs = reusePaidJobs && requests.some((request) => !(request instanceof Error) && request.fingerprint) ? paidJobRecord.call(this) : undefined;
+	try {
+		return await runRequests.call(this, requests, { continueOnFail, loopMode, maxConcurrentJobs, maxCreditsPerExecution, paidJobs, checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined });
+	} finally {
+		showCreditsOfExecution.call(this);
+	}
+}
+
+interface RunSettings {
+	continueOnFail: boolean;
+	loopMode: boolean;
+	maxConcurrentJobs?: number;
+	maxCreditsPerExecution?: number;
+	checkIntervalSeconds?: number;
+	paidJobs?: PaidJobRecord;
+}
+
+/** The request's fingerprint for Reuse Paid Jobs on Retry: its body, and its input files by content. */
+async function fingerprintOf(this: IExecuteFunctions, request: JobRequest, itemIndex: number): Promise<string> {
+	const files: Record<string, string> = {};
+	for (const upload of request.uploads ?? []) files[upload.field] = await binaryContentHash.call(this, itemIndex, upload.binaryPropertyName);
+	return requestFingerprint(request.body ?? {}, files);
+}
+
+/** This node's record of paid jobs: in its workflow static data, scoped to the workflow and node. */
+function paidJobRecord(this: IExecuteFunctions): PaidJobRecord {
+	const scope = `${this.getWorkflow().id ?? ''}:${this.getNode().id ?? this.getNode().name}`;
+	return new PaidJobRecord(this.getWorkflowStaticData('node'), scope);
+}
+
+/**
+ * The credits this execution got accepted, as execution custom data: n8n shows it with the execution
+ * (and a retry, or every tool call of an agent run, adds to the same figure).
+ */
+function showCreditsOfExecution(this: IExecuteFunctions): void {
+	const accepted = creditsOfExecution(this.getExecutionId()).accepted;
+	try {
+		this.customData?.set(CREDITS_CUSTOM_DATA_KEY, String(accepted));
+	} catch {
+		// n8n versions or contexts without execution custom data: the figure is only a convenience.
+	}
+}
+
+export const CREDITS_CUSTOM_DATA_KEY = 'geminiOmniCredits';
+
+async function runRequests(this: IExecuteFunctions, requests: Array<JobRequest | Error>, settings: RunSettings): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const { continueOnFail, loopMode, maxConcurrentJobs, maxCreditsPerExecution, paidJobs } = settings;
 
 	if (loopMode) {
 		try {
-			return await loopPass.call(this, requests, continueOnFail, maxConcurrentJobs);
+			return await loopPass.call(this, requests, continueOnFail, maxConcurrentJobs, maxCreditsPerExecution);
 		} catch (error) {
 			if (error instanceof LoopStop) throw error.error;
 			return failLoopPass.call(this, error as Error, continueOnFail);
@@ -113,7 +171,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	}
 
 	const callback = requests.find((request): request is JobRequest => !(request instanceof Error) && request.callback === true);
-	if (callback) {
+	// A job an earlier run paid for sends its callback to that run: this run checks it instead.
+	if (callback && callback.fingerprint && paidJobs?.has(callback.fingerprint)) callback.callback = undefined;
+	else if (callback) {
 		// Callback mode: submit with the resume URL as callbackUrl, then pause the execution.
 		let result;
 		try {
@@ -127,8 +187,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 					{ description: 'Remove Options → Callback URL, or use Wait Mode "Poll" to send the job’s events to that URL (e.g. a Gemini Omni Trigger).' },
 				);
 			}
-			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads };
-			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail });
+			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads, fingerprint: callback.fingerprint };
+			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail, paidJobs, maxCreditsPerExecution });
 		} catch (error) {
 			return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 		}
@@ -144,8 +204,10 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	try {
 		result = await runJobBatch.call(this, requests, {
 			maxConcurrentJobs,
-			checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined,
+			checkIntervalSeconds: settings.checkIntervalSeconds,
 			stopOnFirstError: !continueOnFail,
+			paidJobs,
+			maxCreditsPerExecution,
 		});
 	} catch (error) {
 		return failEveryItem.call(this, error as Error, items.length, continueOnFail);
@@ -209,6 +271,7 @@ async function loopPass(
 	requests: Array<JobRequest | Error>,
 	continueOnFail: boolean,
 	maxConcurrentJobs: number | undefined,
+	maxCreditsPerExecution: number | undefined,
 ): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const credentials = await getApiCredentials.call(this, 0);
@@ -228,6 +291,7 @@ async function loopPass(
 			stopOnFirstError: !continueOnFail,
 			owner,
 			now: Date.now,
+			maxCreditsPerExecution,
 		},
 	);
 	const failure = pass.done.find((entry) => !entry.outcome.ok);

@@ -2,7 +2,7 @@
  * Between n8n's binary store and the API: input files are uploaded (streamed from the store when it
  * keeps files on disk or in object storage), outputs are streamed from their signed URL into the store.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IBinaryData, IDataObject, IExecuteFunctions, IWebhookFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
@@ -104,6 +104,21 @@ type StreamWithCompose = NodeJS.ReadableStream & {
  * object store is streamed (the multipart envelope wraps the store's stream, so a large clip is never
  * copied into memory); an in-memory binary is sent from its buffer.
  */
+/**
+ * The content's SHA-256 of an item's binary (streamed from n8n's store, so a large clip is never held
+ * whole): what Reuse Paid Jobs on Retry knows an input file by, whichever run or store it came from.
+ */
+export async function binaryContentHash(this: IExecuteFunctions, itemIndex: number, propertyName: string): Promise<string> {
+	const binary = this.helpers.assertBinaryData(itemIndex, propertyName);
+	const hash = createHash('sha256');
+	if (binary.id) {
+		for await (const chunk of (await this.helpers.getBinaryStream(binary.id)) as AsyncIterable<Buffer>) hash.update(chunk);
+	} else {
+		hash.update(await this.helpers.getBinaryDataBuffer(itemIndex, propertyName));
+	}
+	return hash.digest('hex');
+}
+
 export async function uploadBinary(
 	this: IExecuteFunctions,
 	itemIndex: number,

@@ -15,7 +15,10 @@ import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
 import { onAbort } from '../transport/abort';
 import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
+import { CreditBudget, CreditCapError, costKind, creditsOfExecution } from './credits';
+import type { CreditReservation } from './credits';
 import { JobGate, JobSlot, limitsForKey, runTimesOf } from './limits';
+import type { PaidJob, PaidJobRecord } from './paidJobs';
 import { JobPoller, JobWaitTimeoutError, pollScheduleWith } from './poller';
 
 /** How the server's concurrent-job 429 differs from its request-rate 429 (contract: "distinct" messages). */
@@ -57,6 +60,8 @@ export interface JobRequest {
 	callback?: boolean;
 	/** How long a submit may wait out a 429 (default: the transport's). */
 	rateLimitPatienceMs?: number;
+	/** The request's identity for Reuse Paid Jobs on Retry (model, body, input files by content). */
+	fingerprint?: string;
 	/** Work that is not a job (File → Upload): run inside the same limits, with the shared request options. */
 	run?: (requestOptions: SharedRequestOptions) => Promise<JobResult>;
 }
@@ -88,6 +93,10 @@ export interface BatchOptions {
 	checkIntervalSeconds?: number;
 	/** Stop at the first failure (Continue On Fail off): the rest is cancelled, nothing new is submitted. */
 	stopOnFirstError: boolean;
+	/** Reuse Paid Jobs on Retry: the node's record of paid jobs (requests with a fingerprint use it). */
+	paidJobs?: PaidJobRecord;
+	/** Max Credits per Execution: 0 or undefined, no cap (the credits are still counted per execution). */
+	maxCreditsPerExecution?: number;
 }
 
 /** A job this batch got accepted, and where it stood when the batch ended. */
@@ -117,6 +126,8 @@ interface Batch {
 	shared: JobGate;
 	downloads: JobGate;
 	signal: AbortSignal;
+	paidJobs?: PaidJobRecord;
+	credits?: CreditBudget;
 }
 
 /**
@@ -172,13 +183,19 @@ export async function runJobBatch(
 		shared: keyLimits.gate,
 		// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.
 		downloads: new JobGate(MAX_PARALLEL_DOWNLOADS),
+		paidJobs: options.paidJobs,
+		credits: new CreditBudget(options.maxCreditsPerExecution ?? 0, creditsOfExecution(this.getExecutionId()), keyLimits.creditCosts),
 	};
+	// In item order, before anything runs: the k-th item with a request takes the k-th job recorded for it.
+	const claims = requests.map((request) =>
+		request instanceof Error || !request.fingerprint || !options.paidJobs ? undefined : options.paidJobs.claim(request.fingerprint),
+	);
 
 	let firstFailure: number | undefined;
 	const outcomes = await Promise.all(
 		requests.map(async (request, itemIndex): Promise<ItemOutcome> => {
 			const outcome: ItemOutcome =
-				request instanceof Error ? { ok: false, error: new ItemJobError(request, {}) } : await runItem(batch, request, itemIndex);
+				request instanceof Error ? { ok: false, error: new ItemJobError(request, {}) } : await runItem(batch, request, itemIndex, claims[itemIndex]);
 			if (!outcome.ok) {
 				// The first real failure is the one reported; later ones are the stop it caused.
 				const causedByStop = signal.aborted && !executionSignal?.aborted && !(request instanceof Error);
@@ -206,15 +223,21 @@ export async function runJobBatch(
  * slot back (or keep it for a job left running), then the result and its download. `context` gathers
  * what is known of the job as it goes, so a failure at any step still names the job.
  */
-async function runItem(batch: Batch, request: JobRequest, itemIndex: number): Promise<ItemOutcome> {
+async function runItem(batch: Batch, request: JobRequest, itemIndex: number, claim?: PaidJob): Promise<ItemOutcome> {
 	const context: IDataObject = {};
 	if (request.body?.model) context.model = request.body.model;
 	const slot = new JobSlot(batch.local, batch.shared);
 	try {
 		if (request.run) return { ok: true, result: await request.run({ ...batch.requestOptions, itemIndex }) };
-		let job = request.job ?? (request.jobId ? await lookUpJob(batch, request.jobId, itemIndex, context) : await submitJob(batch, request, itemIndex, slot, context));
+		let job =
+			request.job ??
+			(request.jobId
+				? await lookUpJob(batch, request.jobId, itemIndex, context)
+				: ((claim && (await reusePaidJob(batch, claim, itemIndex, slot, context))) ?? (await submitJob(batch, request, itemIndex, slot, context))));
 		if (request.job) Object.assign(context, { jobId: job.jobId, status: job.status });
-		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context, jobKind(request, job), !request.jobId && !request.job);
+		const submitted = !request.jobId && !request.job;
+		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context, jobKind(request, job), submitted && !context.reused);
+		if (submitted) notePaidJobEnd(batch, job, context);
 		// Known from here on, so a failure later (download, stop) still reports where the file is.
 		if (job.outputUrl) context.outputUrl = job.outputUrl;
 		if (request.maxWaitMs === undefined && !isFinished(job)) {
@@ -237,13 +260,52 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number): Pr
  * just before its submit, so a batch's first job does not wait for every upload of the batch.
  */
 async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, slot: JobSlot, context: IDataObject): Promise<Job> {
-	const { ctx, requestOptions } = batch;
+	const { ctx } = batch;
 	try {
 		await slot.take(batch.signal);
 	} catch {
 		throw new NodeOperationError(ctx.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
 	}
 	const body = { ...(request.body ?? {}) };
+	// Credits are reserved before the files go up: an item the cap refuses costs nothing, not even an upload.
+	const reservation = await reserveCredits(batch, request, itemIndex);
+	let accepted = false;
+	try {
+		const job = await uploadAndSubmit(batch, request, itemIndex, slot, body);
+		accepted = true;
+		if (reservation) batch.credits?.settle(reservation, job.creditCost);
+		if (request.fingerprint) batch.paidJobs?.accepted(request.fingerprint, job.jobId, job.creditCost);
+		context.jobId = job.jobId;
+		context.status = job.status;
+		if (job.creditCost !== undefined) context.creditCost = job.creditCost;
+		// For operators: if the process dies before this node returns (a killed worker), n8n keeps none of
+		// its output, and the log is where the paid job can still be found.
+		ctx.logger.info(`Gemini Omni: item ${itemIndex} accepted as job ${job.jobId} (execution ${ctx.getExecutionId()})`);
+		return job;
+	} finally {
+		// Not submitted (a refused upload or submit, a stop): nothing was spent.
+		if (!accepted && reservation) batch.credits?.release(reservation);
+	}
+}
+
+async function reserveCredits(batch: Batch, request: JobRequest, itemIndex: number): Promise<CreditReservation | undefined> {
+	if (!batch.credits) return undefined;
+	const lipSync = request.uploads?.some((upload) => upload.field === 'videoUrl') ?? false;
+	try {
+		return await batch.credits.reserve(costKind(request.body ?? {}, lipSync), batch.signal);
+	} catch (error) {
+		if (!(error instanceof CreditCapError)) {
+			throw new NodeOperationError(batch.ctx.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
+		}
+		throw new NodeOperationError(batch.ctx.getNode(), error.message, {
+			itemIndex,
+			description: `Options → Max Credits per Execution is ${error.cap}. Nothing was submitted for this item and it cost nothing; raise the cap (0 means no cap) and run it again.`,
+		});
+	}
+}
+
+async function uploadAndSubmit(batch: Batch, request: JobRequest, itemIndex: number, slot: JobSlot, body: IDataObject): Promise<Job> {
+	const { ctx, requestOptions } = batch;
 	for (const upload of request.uploads ?? []) {
 		const file = await uploadBinary.call(ctx, itemIndex, upload.binaryPropertyName, upload.kind, requestOptions);
 		body[upload.field] = file.url;
@@ -271,13 +333,43 @@ async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, s
 	});
 	const job = normalizeJob({ model: body.model, ...accepted });
 	slot.markAccepted();
-	context.jobId = job.jobId;
-	context.status = job.status;
-	if (job.creditCost !== undefined) context.creditCost = job.creditCost;
-	// For operators: if the process dies before this node returns (a killed worker), n8n keeps none of
-	// its output, and the log is where the paid job can still be found.
-	ctx.logger.info(`Gemini Omni: item ${itemIndex} accepted as job ${job.jobId} (execution ${ctx.getExecutionId()})`);
 	return job;
+}
+
+/**
+ * Reuse Paid Jobs on Retry: the job an earlier run of this node paid for the same request, looked up
+ * instead of submitted. Undefined when it cannot serve (it failed, or the server no longer knows it):
+ * then the item is submitted as usual.
+ */
+async function reusePaidJob(batch: Batch, claim: PaidJob, itemIndex: number, slot: JobSlot, context: IDataObject): Promise<Job | undefined> {
+	// A job the server no longer knows (404) serves no better than a failed one.
+	const job = await lookUpJob(batch, claim.jobId, itemIndex, context).catch(async (error: Error) =>
+		(error as { httpCode?: string }).httpCode === '404' ? ({ jobId: claim.jobId, status: 'failed' } as Job) : await Promise.reject(error),
+	);
+	if (job.status === 'failed') {
+		batch.paidJobs?.forget(claim.jobId);
+		delete context.jobId;
+		delete context.status;
+		return undefined;
+	}
+	context.reused = true;
+	if (job.creditCost !== undefined) context.creditCost = job.creditCost;
+	batch.ctx.logger.info(`Gemini Omni: item ${itemIndex} reuses job ${job.jobId}, paid by an earlier run (execution ${batch.ctx.getExecutionId()})`);
+	if (!isFinished(job)) {
+		// Still running: it holds one of the key's job slots like a job submitted now.
+		await slot.take(batch.signal);
+		slot.markAccepted();
+	}
+	return { ...job, reused: true };
+}
+
+/** What the record and the credits learn from a job of this node once it ended. */
+function notePaidJobEnd(batch: Batch, job: Job, context: IDataObject): void {
+	if (job.status === 'done') batch.paidJobs?.completed(job.jobId, job.completedAt);
+	if (job.status !== 'failed') return;
+	batch.paidJobs?.forget(job.jobId);
+	// A failed job is refunded: it no longer counts against the execution's cap.
+	if (!context.reused) batch.credits?.refund(Number(context.creditCost));
 }
 
 /** Job → Get / Wait / Download Output: a job submitted elsewhere. */

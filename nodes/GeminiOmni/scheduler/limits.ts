@@ -356,6 +356,8 @@ interface KeyLimits {
 	gate: JobGate;
 	/** How the key's jobs of each model (speech is not video) ran against their estimates. */
 	runTimes: Map<string, RunTimeModel>;
+	/** What each kind of job of this key cost when accepted (Max Credits per Execution reserves it). */
+	creditCosts: Map<string, number>;
 }
 
 const byKey = new Map<string, KeyLimits>();
@@ -375,7 +377,7 @@ export function limitsForKey(apiKey: string, plan: Plan): KeyLimits {
 	if (!entry) {
 		const budget = new RequestBudget(limits);
 		const gate = new JobGate(limits.concurrent);
-		entry = { budget, gate, runTimes: new Map() };
+		entry = { budget, gate, runTimes: new Map(), creditCosts: new Map() };
 		byKey.set(id, entry);
 	} else if (entry.budget.limits !== limits) {
 		// The credential's plan changed: adopt the new limits.

@@ -152,6 +152,8 @@ export interface PassOptions {
 	/** The loop node's name, written into every state. */
 	owner?: string;
 	now: () => number;
+	/** Max Credits per Execution, counted over every pass this process runs of the execution. */
+	maxCreditsPerExecution?: number;
 }
 
 /** Whether an item's failure was the server's concurrent-job limit (it stays queued, it did not fail). */
@@ -247,7 +249,7 @@ export async function runPass(this: IExecuteFunctions, inputs: PassInput[], opti
 	});
 	let retryAfterAt: number | undefined;
 	if (finishing.length || submitting.length) {
-		const second = await runJobBatch.call(this, [...finishing, ...submitting], { stopOnFirstError: false });
+		const second = await runJobBatch.call(this, [...finishing, ...submitting], { stopOnFirstError: false, maxCreditsPerExecution: options.maxCreditsPerExecution });
 		for (const [i, outcome] of second.outcomes.entries()) {
 			if (i < finishing.length) {
 				done.push({ itemIndex: finishingInputs[i].input.itemIndex, outcome });

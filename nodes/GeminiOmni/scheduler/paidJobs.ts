@@ -1,0 +1,177 @@
+/**
+ * The record of paid jobs that lets a run again reuse them instead of paying twice (Options → Reuse
+ * Paid Jobs on Retry). A job is recorded under its request's fingerprint (model and body, uploaded
+ * files by content) in the node's scope (workflow and node); a later run of the same node with the
+ * same request takes the job back while it runs or its output lives (7 days), unless it failed.
+ *
+ * Two layers, as the Trigger's delivery memory: a process-wide map (a Retry On Fail, an editor re-run,
+ * a retry on the same main process; n8n does not save static data of manual runs) and the node's
+ * workflow static data, which n8n saves when a non-manual execution ends, failed ones included, and
+ * which a retry on any worker loads from the database. Every write carries the union of both layers,
+ * so saves of concurrent executions that overwrite each other still keep what this process knows.
+ */
+import { createHash } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+
+import { OUTPUT_URL_LIFETIME_MS } from '../helpers/job';
+
+export interface PaidJob {
+	jobId: string;
+	/** ms since epoch: when the server accepted it. */
+	acceptedAt: number;
+	/** ms since epoch, once the job was seen finished. */
+	completedAt?: number;
+	creditCost?: number;
+}
+
+/** fingerprint → the jobs accepted for that request, oldest first (a batch may hold the same request twice). */
+export type PaidJobs = Record<string, PaidJob[]>;
+
+export const STORE_FIELD = 'paidJobs';
+/** A bound on what one node remembers (each entry is ~150 bytes of static data). */
+export const MAX_REMEMBERED_JOBS = 2_000;
+
+const inProcess = new Map<string, PaidJobs>();
+
+const clone = (jobs: PaidJobs): PaidJobs => JSON.parse(JSON.stringify(jobs)) as PaidJobs;
+
+/** The request's identity: the same model, body and input files give the same fingerprint. */
+export function requestFingerprint(body: IDataObject, uploads: Record<string, string> = {}): string {
+	return createHash('sha256').update(canonicalJson({ body, uploads })).digest('hex').slice(0, 32);
+}
+
+function canonicalJson(value: unknown): string {
+	if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+	if (value && typeof value === 'object') {
+		const entries = Object.entries(value as Record<string, unknown>)
+			.filter(([, inner]) => inner !== undefined)
+			.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+		return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+	}
+	return JSON.stringify(value) ?? 'null';
+}
+
+/** When a recorded job's output stops working: 7 days after it finished (or, not yet seen finished, after it was accepted: never later than the truth). */
+export function paidJobExpiresAt(job: PaidJob): number {
+	return (job.completedAt ?? job.acceptedAt) + OUTPUT_URL_LIFETIME_MS;
+}
+
+function isPaidJob(value: unknown): value is PaidJob {
+	const job = value as PaidJob;
+	return !!job && typeof job === 'object' && typeof job.jobId === 'string' && typeof job.acceptedAt === 'number';
+}
+
+function readStored(staticData: IDataObject): PaidJobs {
+	const stored = staticData[STORE_FIELD];
+	const jobs: PaidJobs = {};
+	if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return jobs;
+	for (const [fingerprint, list] of Object.entries(stored as Record<string, unknown>)) {
+		if (Array.isArray(list)) jobs[fingerprint] = list.filter(isPaidJob).map((job) => ({ ...job }));
+	}
+	return jobs;
+}
+
+/** The union of two records, by job ID; the later-known facts (completion) win. */
+function union(a: PaidJobs, b: PaidJobs): PaidJobs {
+	const merged: PaidJobs = {};
+	for (const source of [a, b]) {
+		for (const [fingerprint, list] of Object.entries(source)) {
+			const target = (merged[fingerprint] ??= []);
+			for (const job of list) {
+				const known = target.find((entry) => entry.jobId === job.jobId);
+				if (!known) target.push({ ...job });
+				else Object.assign(known, { ...job, completedAt: known.completedAt ?? job.completedAt });
+			}
+		}
+	}
+	for (const list of Object.values(merged)) list.sort((x, y) => x.acceptedAt - y.acceptedAt);
+	return merged;
+}
+
+/** Drops what can no longer be reused, and the oldest beyond the bound. */
+function pruned(jobs: PaidJobs, now: number): PaidJobs {
+	const live = Object.entries(jobs).flatMap(([fingerprint, list]) =>
+		list.filter((job) => paidJobExpiresAt(job) > now).map((job) => ({ fingerprint, job })),
+	);
+	live.sort((x, y) => x.job.acceptedAt - y.job.acceptedAt);
+	const kept: PaidJobs = {};
+	for (const { fingerprint, job } of live.slice(-MAX_REMEMBERED_JOBS)) (kept[fingerprint] ??= []).push(job);
+	return kept;
+}
+
+/**
+ * One node's record for one run. `claim` hands each request (in item order) the next recorded job of
+ * its fingerprint that no other item of this run took; what the run learns is written through at once.
+ */
+export class PaidJobRecord {
+	private jobs: PaidJobs;
+	private readonly claimed = new Set<string>();
+
+	constructor(
+		private readonly staticData: IDataObject,
+		private readonly scope: string,
+		private readonly now: () => number = Date.now,
+	) {
+		this.jobs = pruned(union(readStored(staticData), inProcess.get(scope) ?? {}), now());
+	}
+
+	/** The recorded job this request may reuse, or undefined (then it is submitted). */
+	claim(fingerprint: string): PaidJob | undefined {
+		const now = this.now();
+		const job = (this.jobs[fingerprint] ?? []).find((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now);
+		if (job) this.claimed.add(job.jobId);
+		return job ? { ...job } : undefined;
+	}
+
+	/** Whether a job is recorded for this request that a claim could take. */
+	has(fingerprint: string): boolean {
+		const now = this.now();
+		return (this.jobs[fingerprint] ?? []).some((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now);
+	}
+
+	accepted(fingerprint: string, jobId: string, creditCost?: number): void {
+		this.claimed.add(jobId);
+		this.update((jobs) => {
+			(jobs[fingerprint] ??= []).push({ jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}) });
+		});
+	}
+
+	/** A recorded job was seen done: its output lives 7 days from its completion. */
+	completed(jobId: string, completedAt: string | undefined): void {
+		const at = Date.parse(completedAt ?? '');
+		this.update((jobs) => {
+			for (const list of Object.values(jobs)) {
+				for (const job of list) if (job.jobId === jobId) job.completedAt = Number.isNaN(at) ? this.now() : Math.min(at, this.now());
+			}
+		});
+	}
+
+	/** A failed job (it cost nothing) or one the server no longer knows: never reused. */
+	forget(jobId: string): void {
+		this.update((jobs) => {
+			for (const [fingerprint, list] of Object.entries(jobs)) {
+				jobs[fingerprint] = list.filter((job) => job.jobId !== jobId);
+				if (jobs[fingerprint].length === 0) delete jobs[fingerprint];
+			}
+		});
+	}
+
+	/** Jobs currently recorded (for tests and the failure report). */
+	snapshot(): PaidJobs {
+		return clone(this.jobs);
+	}
+
+	private update(change: (jobs: PaidJobs) => void): void {
+		// Re-read both layers: another execution of this process may have recorded jobs meanwhile.
+		const merged = union(union(readStored(this.staticData), inProcess.get(this.scope) ?? {}), this.jobs);
+		change(merged);
+		this.jobs = pruned(merged, this.now());
+		inProcess.set(this.scope, clone(this.jobs));
+		this.staticData[STORE_FIELD] = clone(this.jobs) as unknown as IDataObject;
+	}
+}
+
+/** Forgets the process-wide layer: for tests that stand for a restart or another worker. */
+export function forgetInProcessPaidJobs(): void {
+	inProcess.clear();
+}
