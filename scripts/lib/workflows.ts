@@ -27,6 +27,8 @@ export interface WorkflowStep {
 	credentials?: Record<string, CredentialReference>;
 	/** n8n's per-node error setting; 'continueRegularOutput' is "Continue On Fail" in the editor. */
 	onError?: 'stopWorkflow' | 'continueRegularOutput' | 'continueErrorOutput';
+	/** n8n's node settings, e.g. Retry On Fail: `{ retryOnFail: true, maxTries: 2, waitBetweenTries: 0 }`. */
+	settings?: { retryOnFail?: boolean; maxTries?: number; waitBetweenTries?: number };
 }
 
 /** The node steps name the webhook by this in expressions: `$('Webhook').item.json.body`. */
@@ -99,6 +101,7 @@ export function webhookWorkflow(options: {
 		parameters: step.parameters,
 		...(step.credentials ? { credentials: step.credentials } : {}),
 		...(step.onError ? { onError: step.onError } : {}),
+		...step.settings,
 	}));
 	const chain = [webhook, ...steps];
 	const connections: Record<string, unknown> = {};
@@ -114,6 +117,7 @@ export function geminiOmniStep(options: {
 	credential: CredentialReference;
 	parameters: Record<string, unknown>;
 	onError?: WorkflowStep['onError'];
+	settings?: WorkflowStep['settings'];
 }): WorkflowStep {
 	return {
 		name: options.name ?? 'Gemini Omni',
@@ -122,6 +126,7 @@ export function geminiOmniStep(options: {
 		parameters: options.parameters,
 		credentials: { [GEMINI_OMNI_CREDENTIAL_TYPE]: options.credential },
 		...(options.onError ? { onError: options.onError } : {}),
+		...(options.settings ? { settings: options.settings } : {}),
 	};
 }
 

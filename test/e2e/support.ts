@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { LogEntry, Simulator } from '../../simulator';
 import { outputStream } from '../../simulator/storage';
 import type { N8nExecution, N8nInstance, WorkflowInput } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference } from '../../scripts/lib/workflows';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference, type WorkflowStep } from '../../scripts/lib/workflows';
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -171,7 +171,15 @@ export async function waitUntilTriggerListens(sim: Simulator, url: string, timeo
  * Webhook (answers on receipt) → Code node turning `body.prompts` into one item each → Gemini Omni
  * Text to Video named "Batch": a batch of any size from one HTTP call.
  */
-export function promptBatchWorkflow(options: { name: string; path: string; credential: CredentialReference }): WorkflowInput {
+export function promptBatchWorkflow(options: {
+	name: string;
+	path: string;
+	credential: CredentialReference;
+	/** More parameters of the Batch node (e.g. options), over the defaults. */
+	parameters?: Record<string, unknown>;
+	onError?: WorkflowStep['onError'];
+	settings?: WorkflowStep['settings'];
+}): WorkflowInput {
 	return webhookWorkflow({
 		name: options.name,
 		path: options.path,
@@ -186,7 +194,9 @@ export function promptBatchWorkflow(options: { name: string; path: string; crede
 			geminiOmniStep({
 				name: 'Batch',
 				credential: options.credential,
-				parameters: { resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '720p' },
+				parameters: { resource: 'video', operation: 'textToVideo', prompt: '={{ $json.p }}', resolution: '720p', ...options.parameters },
+				onError: options.onError,
+				settings: options.settings,
 			}),
 		],
 	});
