@@ -64,6 +64,23 @@ describe('Reuse Paid Jobs on Retry', () => {
 		}
 	});
 
+	it('n8n’s Retry starts from the failed execution’s saved data: its node context alone (no static data, no process memory) carries the jobs', async () => {
+		const credential = freshCredential();
+		const prompts = fivePrompts(randomUUID());
+		const nodeSettings = { id: randomUUID() };
+		const items = prompts.map((p) => ({ p }));
+		const first = await runGeminiNode(sim, textToVideo(), { credential, items, nodeSettings, staticData: {}, mode: 'trigger', timeoutMs: 30_000 });
+		expect(first.status).toBe('error');
+		const contextData = first.run.data.executionData?.contextData as IDataObject;
+		forgetInProcessPaidJobs();
+		sim.clearLog();
+		// "Retry with original workflow": n8n keeps no static data with an execution.
+		const retry = await runGeminiNode(sim, textToVideo(), { credential, items, nodeSettings, staticData: {}, contextData, mode: 'retry', timeoutMs: 30_000 });
+		expect(retry.status).toBe('success');
+		expect(acceptedGenerates().map((entry) => (entry.body as { prompt: string }).prompt)).toEqual([prompts[2]]);
+		expect(retry.items.filter((item) => item.json.reused === true)).toHaveLength(4);
+	});
+
 	it('Retry On Fail (max tries 2) reuses the first try’s jobs inside one execution', async () => {
 		const credential = freshCredential();
 		const prompts = fivePrompts(randomUUID());

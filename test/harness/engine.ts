@@ -73,6 +73,11 @@ export interface RunOptions {
 	 * several runs and it carries what the nodes saved (n8n saves it after non-manual runs).
 	 */
 	staticData?: IDataObject;
+	/**
+	 * The execution's context data to start from, e.g. `run.data.executionData.contextData` of a failed
+	 * run: what n8n's Retry of an execution starts from (it reuses the failed execution's saved data).
+	 */
+	contextData?: IDataObject;
 	/** Execution mode the nodes see; default 'manual'. */
 	mode?: 'manual' | 'trigger' | 'retry' | 'webhook';
 }
@@ -145,6 +150,7 @@ async function execute(options: RunOptions): Promise<RunResult> {
 	const runExecutionData = createRunExecutionData({
 		executionData: {
 			nodeExecutionStack: [{ node: startNode, data: { main: [[{ json: {} }]] }, source: null }],
+			...(options.contextData ? { contextData: JSON.parse(JSON.stringify(options.contextData)) as IDataObject } : {}),
 		},
 	});
 	const execution = new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);

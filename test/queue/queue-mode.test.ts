@@ -293,6 +293,42 @@ describe('A worker killed mid-poll', () => {
 	});
 });
 
+describe('Paid once across executions (issue 20)', () => {
+	it('a Retry of a failed batch, on workers restarted since (no memory of it), submits only the failed item: original and saved workflow', async () => {
+		const { credential: retryCredential } = await credentialForNewKey('Gemini Omni (retry)', PRO);
+		const runs: Array<{ workflowId: string; failedId: string; prompts: string[]; earlier: Map<string, string>; loadWorkflow: boolean }> = [];
+		for (const loadWorkflow of [false, true]) {
+			sim.clearLog();
+			const path = `queue-retry-${loadWorkflow ? 'saved' : 'original'}`;
+			const workflowId = await stack.main.createWorkflow(promptBatchWorkflow({ name: `queue: retry (${path})`, path, credential: retryCredential }));
+			await stack.main.activateWorkflow(workflowId);
+			const tag = randomBytes(4).toString('hex');
+			const prompts = Array.from({ length: 5 }, (_, i) => (i === 2 ? `${tag} ${i} [sim:seconds=20] [sim:failonce=Late failure]` : `${tag} ${i} [sim:seconds=4]`));
+			expect(await callWebhook(path, { prompts })).toBe(200);
+			const [failed] = await waitForExecutions(workflowId, 1, finished);
+			expect(failed.status).toBe('error');
+			const accepted = generateRequests(sim).filter((entry) => entry.status === 200);
+			expect(accepted).toHaveLength(5);
+			runs.push({ workflowId, failedId: failed.id, prompts, loadWorkflow, earlier: new Map(accepted.map((entry) => [(entry.body as { prompt: string }).prompt, String(entry.jobId)])) });
+		}
+		// Both workers crash and come back: no process remembers the batches; only what n8n saved does.
+		await Promise.all(stack.workers.map(async (_, index) => await stack.killWorker(index)));
+		await Promise.all(stack.workers.map(async (_, index) => await stack.startWorker(index)));
+		for (const run of runs) {
+			sim.clearLog();
+			await stack.main.rest('POST', `/executions/${run.failedId}/retry`, { loadWorkflow: run.loadWorkflow });
+			const [retried] = await waitForExecutions(run.workflowId, 1, (execution) => Number(execution.id) > Number(run.failedId) && finished(execution));
+			expect(retried.status).toBe('success');
+			const resubmitted = generateRequests(sim).filter((entry) => entry.status === 200);
+			expect(resubmitted.map((entry) => (entry.body as { prompt: string }).prompt)).toEqual([run.prompts[2]]);
+			const items = nodeOutput(retried, 'Batch');
+			expect(items.map((item) => item.json.jobId)).toEqual(run.prompts.map((prompt, i) => (i === 2 ? resubmitted[0].jobId : run.earlier.get(prompt))));
+			expect(items.every((item) => item.json.status === 'done' && item.binary?.data !== undefined)).toBe(true);
+			report(`retry (${run.loadWorkflow ? 'saved' : 'original'} workflow) on worker ${workerRunning(retried.id)} after both workers restarted: ${resubmitted.length} new generate for 5 items`);
+		}
+	});
+});
+
 describe('Two workers, one Pro key', () => {
 	it('two 10-item batches at once: no item fails by 429, none is submitted twice; 429 share and idle stretches reported', async () => {
 		sim.clearLog();

@@ -109,6 +109,18 @@ describe('layers', () => {
 		expect(new PaidJobRecord({}, 's', clock).claim('f')?.jobId).toBe('job_a');
 	});
 
+	it('the execution context alone (a Retry on another worker: no static data, no process memory) finds the jobs, and keeps only this execution’s', () => {
+		const staticData: IDataObject = {};
+		new PaidJobRecord(staticData, 's', clock).accepted('other', 'job_of_another_execution');
+		const context: IDataObject = {};
+		new PaidJobRecord(staticData, 's', clock, context).accepted('f', 'job_mine');
+		expect(Object.keys(context[STORE_FIELD] as IDataObject)).toEqual(['f']);
+		forgetInProcessPaidJobs();
+		const retry = new PaidJobRecord({}, 's', clock, saved(context));
+		expect(retry.claim('f')?.jobId).toBe('job_mine');
+		expect(retry.claim('other')).toBeUndefined();
+	});
+
 	it('two executions saving over each other: the last save holds both jobs', () => {
 		const loadedByA = saved({});
 		const loadedByB = saved({});

@@ -136,10 +136,13 @@ async function fingerprintOf(this: IExecuteFunctions, request: JobRequest, itemI
 	return requestFingerprint(request.body ?? {}, files);
 }
 
-/** This node's record of paid jobs: in its workflow static data, scoped to the workflow and node. */
+/**
+ * This node's record of paid jobs, scoped to the workflow and node: in the execution's node context
+ * (what n8n's Retry of this execution starts from) and the workflow's static data (later executions).
+ */
 function paidJobRecord(this: IExecuteFunctions): PaidJobRecord {
 	const scope = `${this.getWorkflow().id ?? ''}:${this.getNode().id ?? this.getNode().name}`;
-	return new PaidJobRecord(this.getWorkflowStaticData('node'), scope);
+	return new PaidJobRecord(this.getWorkflowStaticData('node'), scope, Date.now, this.getContext('node'));
 }
 
 /**

@@ -4,11 +4,16 @@
  * files by content) in the node's scope (workflow and node); a later run of the same node with the
  * same request takes the job back while it runs or its output lives (7 days), unless it failed.
  *
- * Two layers, as the Trigger's delivery memory: a process-wide map (a Retry On Fail, an editor re-run,
- * a retry on the same main process; n8n does not save static data of manual runs) and the node's
- * workflow static data, which n8n saves when a non-manual execution ends, failed ones included, and
- * which a retry on any worker loads from the database. Every write carries the union of both layers,
- * so saves of concurrent executions that overwrite each other still keep what this process knows.
+ * Three layers, each for a way of running again:
+ * - the execution's node context (`getContext('node')`): n8n saves it with the execution, failed ones
+ *   included, and its Retry (original or saved workflow, on any worker) starts from that saved data;
+ *   Retry On Fail runs in the same execution. Only this execution's jobs are kept there.
+ * - the node's workflow static data: n8n saves it when a non-manual execution ends, failed ones
+ *   included, so a later execution of the workflow finds the jobs (but a Retry "with the original
+ *   workflow" does not load it: n8n keeps no static data with an execution).
+ * - a process-wide map: an editor re-run (n8n saves neither of the above for manual runs).
+ * Every write carries the union of the layers, so saves of concurrent executions that overwrite each
+ * other's static data still keep what this process knows.
  */
 import { createHash } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
@@ -29,7 +34,7 @@ export type PaidJobs = Record<string, PaidJob[]>;
 
 export const STORE_FIELD = 'paidJobs';
 /** A bound on what one node remembers (each entry is ~150 bytes of static data). */
-export const MAX_REMEMBERED_JOBS = 2_000;
+export const MAX_REMEMBERED_JOBS = 1_000;
 
 const inProcess = new Map<string, PaidJobs>();
 
@@ -106,13 +111,18 @@ function pruned(jobs: PaidJobs, now: number): PaidJobs {
 export class PaidJobRecord {
 	private jobs: PaidJobs;
 	private readonly claimed = new Set<string>();
+	/** The jobs of this execution (and the runs it retries): what the execution context keeps. */
+	private readonly ownJobIds: Set<string>;
 
 	constructor(
 		private readonly staticData: IDataObject,
 		private readonly scope: string,
 		private readonly now: () => number = Date.now,
+		private readonly executionContext: IDataObject = {},
 	) {
-		this.jobs = pruned(union(readStored(staticData), inProcess.get(scope) ?? {}), now());
+		const own = readStored(executionContext);
+		this.ownJobIds = new Set(Object.values(own).flatMap((list) => list.map((job) => job.jobId)));
+		this.jobs = pruned(union(union(readStored(staticData), own), inProcess.get(scope) ?? {}), now());
 	}
 
 	/** The recorded job this request may reuse, or undefined (then it is submitted). */
@@ -131,6 +141,7 @@ export class PaidJobRecord {
 
 	accepted(fingerprint: string, jobId: string, creditCost?: number): void {
 		this.claimed.add(jobId);
+		this.ownJobIds.add(jobId);
 		this.update((jobs) => {
 			(jobs[fingerprint] ??= []).push({ jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}) });
 		});
@@ -168,6 +179,12 @@ export class PaidJobRecord {
 		this.jobs = pruned(merged, this.now());
 		inProcess.set(this.scope, clone(this.jobs));
 		this.staticData[STORE_FIELD] = clone(this.jobs) as unknown as IDataObject;
+		const own: PaidJobs = {};
+		for (const [fingerprint, list] of Object.entries(this.jobs)) {
+			const mine = list.filter((job) => this.ownJobIds.has(job.jobId));
+			if (mine.length) own[fingerprint] = mine;
+		}
+		this.executionContext[STORE_FIELD] = clone(own) as unknown as IDataObject;
 	}
 }
 
