@@ -470,6 +470,33 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		await closeNdv(p);
 	});
 
+	it('offers Reuse Paid Jobs on Retry (on) and Max Credits per Execution (0, no cap) under Options → Add Option, with their hints', async () => {
+		const p = page();
+		await ensureGeminiNdv();
+		await chooseOption(p, 'resource', optionName('resource', 'video'));
+		await chooseOption(p, 'operation', optionName('operation', 'textToVideo', 'video'));
+		const addOption = async (label: string) => {
+			await ndv(p).locator('[placeholder="Add Option"]:visible, button:visible:has-text("Add Option")').first().click();
+			await p.locator('[role="option"]:visible, .el-select-dropdown__item:visible, [data-test-id*="item"]:visible').getByText(label, { exact: true }).first().click();
+		};
+		await addOption('Reuse Paid Jobs on Retry');
+		const reuse = ndv(p).locator('[data-test-id="parameter-input-reusePaidJobs"]');
+		await reuse.waitFor();
+		// n8n's switch is on: the option is on by default.
+		await waitForValue(async () => await reuse.locator('.is-checked, [aria-checked="true"], input:checked').count(), (count) => count > 0, { what: 'Reuse Paid Jobs on Retry switched on' });
+		await addOption('Max Credits per Execution');
+		const cap = ndv(p).locator('[data-test-id="parameter-input-maxCreditsPerExecution"] input');
+		await cap.waitFor();
+		expect(Number(await cap.inputValue())).toBe(0);
+		await waitForValue(
+			async () => await ndv(p).innerText(),
+			(text) => text.includes('0 means no cap') && text.includes('fresh variation of the same prompt'),
+			{ what: 'both options’ hints' },
+		);
+		await screenshot(p, '8-paid-once-options');
+		await closeNdv(p);
+	});
+
 	it('offers Gemini Omni among an AI Agent’s tools (the + under "Tool"), for "gemini" and "omni"', async () => {
 		const p = page();
 		await closeNdv(p).catch(() => undefined);

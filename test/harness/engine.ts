@@ -10,6 +10,7 @@ import type {
 	ICredentialType,
 	IConnections,
 	IDataObject,
+	IExecuteContextData,
 	INode,
 	INodeCredentials,
 	INodeExecutionData,
@@ -150,7 +151,7 @@ async function execute(options: RunOptions): Promise<RunResult> {
 	const runExecutionData = createRunExecutionData({
 		executionData: {
 			nodeExecutionStack: [{ node: startNode, data: { main: [[{ json: {} }]] }, source: null }],
-			...(options.contextData ? { contextData: JSON.parse(JSON.stringify(options.contextData)) as IDataObject } : {}),
+			...(options.contextData ? { contextData: JSON.parse(JSON.stringify(options.contextData)) as IExecuteContextData } : {}),
 		},
 	});
 	const execution = new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);

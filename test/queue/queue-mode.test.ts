@@ -204,6 +204,7 @@ async function credentialForNewKey(name: string, limits: { concurrent: number; p
 
 const PRO = { concurrent: 5, perMinute: 30, perHour: 200 };
 
+
 /** Which worker's log says it started the execution (undefined while none has). */
 function workerRunning(executionId: string): number | undefined {
 	const index = stack.workers.findIndex((worker) => worker.logs(2000).includes(`Worker started execution ${executionId} `));
@@ -254,7 +255,8 @@ describe('A worker killed mid-poll', () => {
 		const path = 'queue-kill-mid-poll';
 		const workflowId = await stack.main.createWorkflow(promptBatchWorkflow({ name: 'queue: killed mid-poll', path, credential: killCredential }));
 		await stack.main.activateWorkflow(workflowId);
-		expect(await callWebhook(path, { prompts: Array.from({ length: 8 }, (_, i) => `[sim:seconds=40] doomed clip ${i}`) })).toBe(200);
+		const prompts = Array.from({ length: 8 }, (_, i) => `[sim:seconds=40] doomed clip ${i}`);
+		expect(await callWebhook(path, { prompts })).toBe(200);
 		// Five accepted (the plan's limit), the rest queued behind them: now the worker dies.
 		const deadline = Date.now() + 60_000;
 		while (generateRequests(sim).filter((entry) => entry.status === 200).length < 5 && Date.now() < deadline) await sleep(100);
@@ -263,6 +265,7 @@ describe('A worker killed mid-poll', () => {
 		expect(index).toBeDefined();
 		await stack.killWorker(index!);
 		const accepted = generateRequests(sim).filter((entry) => entry.status === 200).map((entry) => String(entry.jobId));
+		const paidPrompts = generateRequests(sim).filter((entry) => entry.status === 200).map((entry) => (entry.body as { prompt: string }).prompt);
 		expect(accepted.length).toBeGreaterThanOrEqual(5);
 		const log = stack.workers[index!].logs(5000);
 		const logged = accepted.filter((jobId) => log.includes(`accepted as job ${jobId}`));
@@ -290,6 +293,17 @@ describe('A worker killed mid-poll', () => {
 		expect(collected.status).toBe('success');
 		expect(nodeOutput(collected, 'Collect').map((item) => [item.json.jobId, item.json.status])).toEqual(logged.map((jobId) => [jobId, 'done']));
 		expect(generateRequests(sim)).toHaveLength(0);
+
+		// The next run of the batch (the same rows): the killed run's record of paid jobs died with it, but
+		// its marks in n8n's deduplication store did not, so none of the paid requests is paid for again.
+		sim.clearLog();
+		expect(await callWebhook(path, { prompts })).toBe(200);
+		const [rerun] = await waitForExecutions(workflowId, 1, (execution) => execution.id !== running.id && finished(execution));
+		const paidAgain = generateRequests(sim).filter((entry) => paidPrompts.includes((entry.body as { prompt: string }).prompt));
+		report(`next run after the kill: ${paidAgain.length} of ${paidPrompts.length} paid requests submitted again (${generateRequests(sim).length} generates in all), status ${rerun.status}`);
+		expect(paidAgain).toHaveLength(0);
+		expect(rerun.status).toBe('error');
+		expect(String(rerun.data?.resultData?.error?.message)).toContain('Not submitted again: an earlier run of this node paid for this request');
 	});
 });
 

@@ -14,6 +14,7 @@ import { formatAcceptedJobs, runJobBatch } from '../scheduler';
 import { creditsOfExecution } from '../scheduler/credits';
 import { limitsForKey } from '../scheduler/limits';
 import { PaidJobRecord, requestFingerprint } from '../scheduler/paidJobs';
+import { PaidMarks } from '../scheduler/paidMarks';
 import { binaryContentHash } from '../helpers/binary';
 import { PASS_STATE_FIELD, readPassState, runPass } from '../scheduler/passes';
 import type { AcceptedJob, ItemJobError, JobRequest } from '../scheduler';
@@ -114,7 +115,17 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const maxCreditsPerExecution = Number(options.maxCreditsPerExecution) > 0 ? Number(options.maxCreditsPerExecution) : undefined;
 	const paidJobs = reusePaidJobs && requests.some((request) => !(request instanceof Error) && request.fingerprint) ? paidJobRecord.call(this) : undefined;
 	try {
-		return await runRequests.call(this, requests, { continueOnFail, loopMode, maxConcurrentJobs, maxCreditsPerExecution, paidJobs, checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined });
+		return await runRequests.call(this, requests, {
+			continueOnFail,
+			loopMode,
+			maxConcurrentJobs,
+			maxCreditsPerExecution,
+			paidJobs,
+			// Not for the editor's runs: their jobs are in their saved outputs, and a developer's run after
+			// a restart of n8n (whose memory of manual runs is gone) would be refused for a test job.
+			paidMarks: paidJobs && this.getMode() !== 'manual' ? new PaidMarks(this.helpers, paidJobs.scope) : undefined,
+			checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined,
+		});
 	} finally {
 		showCreditsOfExecution.call(this);
 	}
@@ -127,6 +138,7 @@ interface RunSettings {
 	maxCreditsPerExecution?: number;
 	checkIntervalSeconds?: number;
 	paidJobs?: PaidJobRecord;
+	paidMarks?: PaidMarks;
 }
 
 /** The request's fingerprint for Reuse Paid Jobs on Retry: its body, and its input files by content. */
@@ -162,7 +174,7 @@ export const CREDITS_CUSTOM_DATA_KEY = 'geminiOmniCredits';
 
 async function runRequests(this: IExecuteFunctions, requests: Array<JobRequest | Error>, settings: RunSettings): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const { continueOnFail, loopMode, maxConcurrentJobs, maxCreditsPerExecution, paidJobs } = settings;
+	const { continueOnFail, loopMode, maxConcurrentJobs, maxCreditsPerExecution, paidJobs, paidMarks } = settings;
 
 	if (loopMode) {
 		try {
@@ -191,7 +203,7 @@ async function runRequests(this: IExecuteFunctions, requests: Array<JobRequest |
 				);
 			}
 			const submit: JobRequest = { body: { ...callback.body, callbackUrl }, uploads: callback.uploads, fingerprint: callback.fingerprint };
-			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail, paidJobs, maxCreditsPerExecution });
+			result = await runJobBatch.call(this, [submit], { stopOnFirstError: !continueOnFail, paidJobs, paidMarks, maxCreditsPerExecution });
 		} catch (error) {
 			return failEveryItem.call(this, error as Error, items.length, continueOnFail);
 		}
@@ -210,6 +222,7 @@ async function runRequests(this: IExecuteFunctions, requests: Array<JobRequest |
 			checkIntervalSeconds: settings.checkIntervalSeconds,
 			stopOnFirstError: !continueOnFail,
 			paidJobs,
+			paidMarks,
 			maxCreditsPerExecution,
 		});
 	} catch (error) {

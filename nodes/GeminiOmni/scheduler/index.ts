@@ -12,6 +12,7 @@ import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { Job } from '../helpers/job';
 import { isFinished, normalizeJob } from '../helpers/job';
 import { apiRequest, getApiCredentials, getCancelSignal } from '../transport';
+import { mayHaveCreatedJob } from '../transport/errors';
 import { onAbort } from '../transport/abort';
 import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
@@ -19,6 +20,7 @@ import { CreditBudget, CreditCapError, costKind, creditsOfExecution } from './cr
 import type { CreditReservation } from './credits';
 import { JobGate, JobSlot, limitsForKey, runTimesOf } from './limits';
 import type { PaidJob, PaidJobRecord } from './paidJobs';
+import type { PaidMarks } from './paidMarks';
 import { JobPoller, JobWaitTimeoutError, pollScheduleWith } from './poller';
 
 /** How the server's concurrent-job 429 differs from its request-rate 429 (contract: "distinct" messages). */
@@ -97,6 +99,8 @@ export interface BatchOptions {
 	paidJobs?: PaidJobRecord;
 	/** Max Credits per Execution: 0 or undefined, no cap (the credits are still counted per execution). */
 	maxCreditsPerExecution?: number;
+	/** Reuse Paid Jobs on Retry: marks of paid requests that outlive a killed process (paidMarks.ts). */
+	paidMarks?: PaidMarks;
 }
 
 /** A job this batch got accepted, and where it stood when the batch ended. */
@@ -128,6 +132,11 @@ interface Batch {
 	signal: AbortSignal;
 	paidJobs?: PaidJobRecord;
 	credits?: CreditBudget;
+	paidMarks?: PaidMarks;
+	/** Per item: how many earlier items of the batch have the same request (its mark's occurrence). */
+	occurrences: number[];
+	/** Per item: the mark written when its job was accepted (taken back if the job fails). */
+	marks: Map<number, string>;
 }
 
 /**
@@ -185,17 +194,25 @@ export async function runJobBatch(
 		downloads: new JobGate(MAX_PARALLEL_DOWNLOADS),
 		paidJobs: options.paidJobs,
 		credits: new CreditBudget(options.maxCreditsPerExecution ?? 0, creditsOfExecution(this.getExecutionId()), keyLimits.creditCosts),
+		paidMarks: options.paidMarks,
+		occurrences: occurrencesOf(requests),
+		marks: new Map(),
 	};
 	// In item order, before anything runs: the k-th item with a request takes the k-th job recorded for it.
 	const claims = requests.map((request) =>
 		request instanceof Error || !request.fingerprint || !options.paidJobs ? undefined : options.paidJobs.claim(request.fingerprint),
 	);
+	const lostPaidDays = await paidButLost(batch, requests, claims);
 
 	let firstFailure: number | undefined;
 	const outcomes = await Promise.all(
 		requests.map(async (request, itemIndex): Promise<ItemOutcome> => {
 			const outcome: ItemOutcome =
-				request instanceof Error ? { ok: false, error: new ItemJobError(request, {}) } : await runItem(batch, request, itemIndex, claims[itemIndex]);
+				request instanceof Error
+					? { ok: false, error: new ItemJobError(request, {}) }
+					: lostPaidDays[itemIndex] !== undefined
+						? { ok: false, error: new ItemJobError(paidButLostError(this, itemIndex, lostPaidDays[itemIndex]!), {}) }
+						: await runItem(batch, request, itemIndex, claims[itemIndex]);
 			if (!outcome.ok) {
 				// The first real failure is the one reported; later ones are the stop it caused.
 				const causedByStop = signal.aborted && !executionSignal?.aborted && !(request instanceof Error);
@@ -218,6 +235,47 @@ export async function runJobBatch(
 	return { outcomes, firstFailure, acceptedJobs };
 }
 
+/** For each request with a fingerprint: how many earlier items of the batch have the same one. */
+function occurrencesOf(requests: Array<JobRequest | Error>): number[] {
+	const seen = new Map<string, number>();
+	return requests.map((request) => {
+		if (request instanceof Error || !request.fingerprint) return 0;
+		const occurrence = seen.get(request.fingerprint) ?? 0;
+		seen.set(request.fingerprint, occurrence + 1);
+		return occurrence;
+	});
+}
+
+/**
+ * Items with no recorded job whose request was nevertheless marked paid (the day it was): a run that
+ * accepted their jobs was killed before n8n could save them. They are not submitted again.
+ */
+async function paidButLost(batch: Batch, requests: Array<JobRequest | Error>, claims: Array<PaidJob | undefined>): Promise<Array<number | undefined>> {
+	const unclaimed = requests.flatMap((request, itemIndex) =>
+		!batch.paidMarks || request instanceof Error || !request.fingerprint || claims[itemIndex] || !request.body
+			? []
+			: [{ itemIndex, fingerprint: request.fingerprint, occurrence: batch.occurrences[itemIndex] }],
+	);
+	const lost: Array<number | undefined> = requests.map(() => undefined);
+	if (!unclaimed.length) return lost;
+	const days = await batch.paidMarks!.paidDays(unclaimed);
+	unclaimed.forEach(({ itemIndex }, i) => (lost[itemIndex] = days[i]));
+	return lost;
+}
+
+function paidButLostError(ctx: IExecuteFunctions, itemIndex: number, day: number): NodeOperationError {
+	const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
+	return new NodeOperationError(
+		ctx.getNode(),
+		`Not submitted again: an earlier run of this node submitted this request on ${date} and ended before n8n could save its job (a crashed worker?), so it was most likely paid`,
+		{
+			itemIndex,
+			description:
+				'Its job ID is in that process’s n8n log: "Gemini Omni: item … accepted as job …". Collect it with Job → Wait or Job → Download Output (outputs are kept 7 days). To pay for a new job instead, turn off Options → Reuse Paid Jobs on Retry.',
+		},
+	);
+}
+
 /**
  * One item, step by step: get its job (submit, or look up an existing one), wait if asked, give the
  * slot back (or keep it for a job left running), then the result and its download. `context` gathers
@@ -237,7 +295,7 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number, cla
 		if (request.job) Object.assign(context, { jobId: job.jobId, status: job.status });
 		const submitted = !request.jobId && !request.job;
 		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context, jobKind(request, job), submitted && !context.reused);
-		if (submitted) notePaidJobEnd(batch, job, context);
+		if (submitted) await notePaidJobEnd(batch, job, context, itemIndex);
 		// Known from here on, so a failure later (download, stop) still reports where the file is.
 		if (job.outputUrl) context.outputUrl = job.outputUrl;
 		if (request.maxWaitMs === undefined && !isFinished(job)) {
@@ -269,18 +327,25 @@ async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, s
 	const body = { ...(request.body ?? {}) };
 	// Credits are reserved before the files go up: an item the cap refuses costs nothing, not even an upload.
 	const reservation = await reserveCredits(batch, request, itemIndex);
+	// Marked paid in n8n's database before the job can exist: should this process be killed after the
+	// submit, a later run knows (paidMarks.ts). Taken back when the submit surely created nothing.
+	const mark = request.fingerprint && batch.paidMarks ? await batch.paidMarks.markPaid(request.fingerprint, batch.occurrences[itemIndex]) : undefined;
 	let accepted = false;
 	try {
-		const job = await uploadAndSubmit(batch, request, itemIndex, slot, body);
+		const job = await uploadAndSubmit(batch, request, itemIndex, slot, body).catch(async (error: Error) => {
+			if (mark && !mayHaveCreatedJob(error)) await batch.paidMarks!.unmark(mark);
+			return await Promise.reject(error);
+		});
 		accepted = true;
+		if (mark) batch.marks.set(itemIndex, mark);
 		if (reservation) batch.credits?.settle(reservation, job.creditCost);
-		if (request.fingerprint) batch.paidJobs?.accepted(request.fingerprint, job.jobId, job.creditCost);
 		context.jobId = job.jobId;
 		context.status = job.status;
 		if (job.creditCost !== undefined) context.creditCost = job.creditCost;
 		// For operators: if the process dies before this node returns (a killed worker), n8n keeps none of
-		// its output, and the log is where the paid job can still be found.
+		// its output, and the log is where the paid job's ID can still be found.
 		ctx.logger.info(`Gemini Omni: item ${itemIndex} accepted as job ${job.jobId} (execution ${ctx.getExecutionId()})`);
+		if (request.fingerprint) batch.paidJobs?.accepted(request.fingerprint, job.jobId, job.creditCost);
 		return job;
 	} finally {
 		// Not submitted (a refused upload or submit, a stop): nothing was spent.
@@ -364,10 +429,12 @@ async function reusePaidJob(batch: Batch, claim: PaidJob, itemIndex: number, slo
 }
 
 /** What the record and the credits learn from a job of this node once it ended. */
-function notePaidJobEnd(batch: Batch, job: Job, context: IDataObject): void {
+async function notePaidJobEnd(batch: Batch, job: Job, context: IDataObject, itemIndex: number): Promise<void> {
 	if (job.status === 'done') batch.paidJobs?.completed(job.jobId, job.completedAt);
 	if (job.status !== 'failed') return;
 	batch.paidJobs?.forget(job.jobId);
+	const mark = batch.marks.get(itemIndex);
+	if (mark) await batch.paidMarks?.unmark(mark);
 	// A failed job is refunded: it no longer counts against the execution's cap.
 	if (!context.reused) batch.credits?.refund(Number(context.creditCost));
 }

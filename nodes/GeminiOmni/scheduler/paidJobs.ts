@@ -116,7 +116,7 @@ export class PaidJobRecord {
 
 	constructor(
 		private readonly staticData: IDataObject,
-		private readonly scope: string,
+		readonly scope: string,
 		private readonly now: () => number = Date.now,
 		private readonly executionContext: IDataObject = {},
 	) {

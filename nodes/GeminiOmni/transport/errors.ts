@@ -110,3 +110,8 @@ export function toNodeApiError(
 		itemIndex,
 	});
 }
+
+/** Whether an error is a submit that may still have created (and billed) a job: a dropped connection, a gateway error. */
+export function mayHaveCreatedJob(error: unknown): boolean {
+	return String((error as { description?: string } | undefined)?.description ?? '').startsWith(MAY_HAVE_CREATED_JOB);
+}
