@@ -9,6 +9,13 @@ const DAY = 86_400_000;
 /** What n8n saves and loads: a JSON copy, as the database holds it. */
 const saved = (data: IDataObject) => JSON.parse(JSON.stringify(data)) as IDataObject;
 
+/** Runs changes on a record and saves it, as the node does when its run ends. */
+function saved_(record: PaidJobRecord, change: (record: PaidJobRecord) => void): PaidJobRecord {
+	change(record);
+	record.save();
+	return record;
+}
+
 let now = T0;
 const clock = () => now;
 beforeEach(() => {
@@ -31,7 +38,7 @@ describe('fingerprint', () => {
 describe('expiry: a job is reused only while its output lives (7 days)', () => {
 	it('not seen finished: reusable until 7 days after it was accepted, not a millisecond longer', () => {
 		const staticData: IDataObject = {};
-		new PaidJobRecord(staticData, 's', clock).accepted('f', 'job_a', 150);
+		saved_(new PaidJobRecord(staticData, 's', clock), (record) => record.accepted('f', 'job_a', 150));
 		forgetInProcessPaidJobs();
 		now = T0 + OUTPUT_URL_LIFETIME_MS - 1;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')?.jobId).toBe('job_a');
@@ -45,6 +52,7 @@ describe('expiry: a job is reused only while its output lives (7 days)', () => {
 		record.accepted('f', 'job_a');
 		now = T0 + DAY;
 		record.completed('job_a', new Date(T0 + DAY / 2).toISOString());
+		record.save();
 		forgetInProcessPaidJobs();
 		now = T0 + DAY / 2 + 7 * DAY - 1;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')?.jobId).toBe('job_a');
@@ -57,6 +65,7 @@ describe('expiry: a job is reused only while its output lives (7 days)', () => {
 		const record = new PaidJobRecord(staticData, 's', clock);
 		record.accepted('f', 'job_a');
 		record.completed('job_a', new Date(T0 + 30 * DAY).toISOString());
+		record.save();
 		forgetInProcessPaidJobs();
 		now = T0 + 7 * DAY;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')).toBeUndefined();
@@ -64,9 +73,9 @@ describe('expiry: a job is reused only while its output lives (7 days)', () => {
 
 	it('expired jobs leave the saved record at the next write', () => {
 		const staticData: IDataObject = {};
-		new PaidJobRecord(staticData, 's', clock).accepted('old', 'job_old');
+		saved_(new PaidJobRecord(staticData, 's', clock), (record) => record.accepted('old', 'job_old'));
 		now = T0 + 8 * DAY;
-		new PaidJobRecord(staticData, 's', clock).accepted('new', 'job_new');
+		saved_(new PaidJobRecord(staticData, 's', clock), (record) => record.accepted('new', 'job_new'));
 		expect(Object.keys(staticData[STORE_FIELD] as IDataObject)).toEqual(['new']);
 	});
 });
@@ -78,6 +87,7 @@ describe('claims', () => {
 		first.accepted('f', 'job_1');
 		now += 1;
 		first.accepted('f', 'job_2');
+		first.save();
 		const run = new PaidJobRecord(saved(staticData), 's', clock);
 		expect(run.claim('f')?.jobId).toBe('job_1');
 		expect(run.has('f')).toBe(true);
@@ -91,13 +101,14 @@ describe('claims', () => {
 		const record = new PaidJobRecord(staticData, 's', clock);
 		record.accepted('f', 'job_failed');
 		record.forget('job_failed');
+		record.save();
 		expect(new PaidJobRecord(staticData, 's', clock).claim('f')).toBeUndefined();
 		forgetInProcessPaidJobs();
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')).toBeUndefined();
 	});
 
 	it('scopes (workflow and node) do not see each other’s jobs', () => {
-		new PaidJobRecord({}, 'wf:a', clock).accepted('f', 'job_a');
+		saved_(new PaidJobRecord({}, 'wf:a', clock), (record) => record.accepted('f', 'job_a'));
 		expect(new PaidJobRecord({}, 'wf:b', clock).claim('f')).toBeUndefined();
 		expect(new PaidJobRecord({}, 'wf:a', clock).claim('f')?.jobId).toBe('job_a');
 	});
@@ -105,15 +116,15 @@ describe('claims', () => {
 
 describe('layers', () => {
 	it('an editor re-run (static data not saved by n8n) still finds the job in the process', () => {
-		new PaidJobRecord({}, 's', clock).accepted('f', 'job_a');
+		saved_(new PaidJobRecord({}, 's', clock), (record) => record.accepted('f', 'job_a'));
 		expect(new PaidJobRecord({}, 's', clock).claim('f')?.jobId).toBe('job_a');
 	});
 
 	it('the execution context alone (a Retry on another worker: no static data, no process memory) finds the jobs, and keeps only this execution’s', () => {
 		const staticData: IDataObject = {};
-		new PaidJobRecord(staticData, 's', clock).accepted('other', 'job_of_another_execution');
+		saved_(new PaidJobRecord(staticData, 's', clock), (record) => record.accepted('other', 'job_of_another_execution'));
 		const context: IDataObject = {};
-		new PaidJobRecord(staticData, 's', clock, context).accepted('f', 'job_mine');
+		saved_(new PaidJobRecord(staticData, 's', clock, context), (record) => record.accepted('f', 'job_mine'));
 		expect(Object.keys(context[STORE_FIELD] as IDataObject)).toEqual(['f']);
 		forgetInProcessPaidJobs();
 		const retry = new PaidJobRecord({}, 's', clock, saved(context));
@@ -124,8 +135,8 @@ describe('layers', () => {
 	it('two executions saving over each other: the last save holds both jobs', () => {
 		const loadedByA = saved({});
 		const loadedByB = saved({});
-		new PaidJobRecord(loadedByA, 's', clock).accepted('fa', 'job_a');
-		new PaidJobRecord(loadedByB, 's', clock).accepted('fb', 'job_b');
+		saved_(new PaidJobRecord(loadedByA, 's', clock), (record) => record.accepted('fa', 'job_a'));
+		saved_(new PaidJobRecord(loadedByB, 's', clock), (record) => record.accepted('fb', 'job_b'));
 		// B saves last; a retry on another worker loads only that.
 		forgetInProcessPaidJobs();
 		const retry = new PaidJobRecord(saved(loadedByB), 's', clock);
@@ -140,6 +151,7 @@ describe('layers', () => {
 			now = T0 + i;
 			record.accepted(`f${i}`, `job_${i}`);
 		}
+		record.save();
 		const kept = staticData[STORE_FIELD] as IDataObject;
 		expect(Object.keys(kept)).toHaveLength(MAX_REMEMBERED_JOBS);
 		expect(kept.f0).toBeUndefined();

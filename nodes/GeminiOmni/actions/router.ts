@@ -127,6 +127,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined,
 		});
 	} finally {
+		// n8n persists the execution's context and the static data when the execution ends: once is enough.
+		paidJobs?.save();
 		showCreditsOfExecution.call(this);
 	}
 }

@@ -106,7 +106,9 @@ function pruned(jobs: PaidJobs, now: number): PaidJobs {
 
 /**
  * One node's record for one run. `claim` hands each request (in item order) the next recorded job of
- * its fingerprint that no other item of this run took; what the run learns is written through at once.
+ * its fingerprint that no other item of this run took. What the run learns reaches the process's memory
+ * at once, and the execution's context and the workflow's static data on `save()` (n8n persists both
+ * only when the execution ends, so one write at the end of the node's run is as good as many).
  */
 export class PaidJobRecord {
 	private jobs: PaidJobs;
@@ -142,8 +144,10 @@ export class PaidJobRecord {
 	accepted(fingerprint: string, jobId: string, creditCost?: number): void {
 		this.claimed.add(jobId);
 		this.ownJobIds.add(jobId);
+		const job: PaidJob = { jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}) };
 		this.update((jobs) => {
-			(jobs[fingerprint] ??= []).push({ jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}) });
+			const list = (jobs[fingerprint] ??= []);
+			if (!list.some((entry) => entry.jobId === jobId)) list.push({ ...job });
 		});
 	}
 
@@ -172,12 +176,13 @@ export class PaidJobRecord {
 		return clone(this.jobs);
 	}
 
-	private update(change: (jobs: PaidJobs) => void): void {
-		// Re-read both layers: another execution of this process may have recorded jobs meanwhile.
-		const merged = union(union(readStored(this.staticData), inProcess.get(this.scope) ?? {}), this.jobs);
-		change(merged);
+	/** Writes what this run learned into the execution's context (its jobs only) and the static data (all). */
+	save(): void {
+		if (!this.changes.length) return;
+		// Static data may hold jobs of executions that ended meanwhile: keep them, and this run's changes.
+		const merged = union(readStored(this.staticData), this.jobs);
+		for (const change of this.changes) change(merged);
 		this.jobs = pruned(merged, this.now());
-		inProcess.set(this.scope, clone(this.jobs));
 		this.staticData[STORE_FIELD] = clone(this.jobs) as unknown as IDataObject;
 		const own: PaidJobs = {};
 		for (const [fingerprint, list] of Object.entries(this.jobs)) {
@@ -185,6 +190,19 @@ export class PaidJobRecord {
 			if (mine.length) own[fingerprint] = mine;
 		}
 		this.executionContext[STORE_FIELD] = clone(own) as unknown as IDataObject;
+		inProcess.set(this.scope, pruned(union(inProcess.get(this.scope) ?? {}, this.jobs), this.now()));
+		this.changes.length = 0;
+	}
+
+	private readonly changes: Array<(jobs: PaidJobs) => void> = [];
+
+	/** Applies a change (each is idempotent) here and to the process's memory, and keeps it for `save()`. */
+	private update(change: (jobs: PaidJobs) => void): void {
+		change(this.jobs);
+		let shared = inProcess.get(this.scope);
+		if (!shared) inProcess.set(this.scope, (shared = {}));
+		change(shared);
+		this.changes.push(change);
 	}
 }
 
