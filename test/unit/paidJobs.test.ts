@@ -132,6 +132,14 @@ describe('layers', () => {
 		expect(retry.claim('other')).toBeUndefined();
 	});
 
+	it('in a Retry (static data is a stale or empty copy that n8n saves over the whole column) nothing is written to static data', () => {
+		const retryCopy: IDataObject = {};
+		const context: IDataObject = {};
+		saved_(new PaidJobRecord(retryCopy, 's', clock, context, false), (record) => record.accepted('f', 'job_retry'));
+		expect(retryCopy).toEqual({});
+		expect(Object.keys(context[STORE_FIELD] as IDataObject)).toEqual(['f']);
+	});
+
 	it('two executions saving over each other: the last save holds both jobs', () => {
 		const loadedByA = saved({});
 		const loadedByB = saved({});

@@ -156,7 +156,7 @@ async function fingerprintOf(this: IExecuteFunctions, request: JobRequest, itemI
  */
 function paidJobRecord(this: IExecuteFunctions): PaidJobRecord {
 	const scope = `${this.getWorkflow().id ?? ''}:${this.getNode().id ?? this.getNode().name}`;
-	return new PaidJobRecord(this.getWorkflowStaticData('node'), scope, Date.now, this.getContext('node'));
+	return new PaidJobRecord(this.getWorkflowStaticData('node'), scope, Date.now, this.getContext('node'), this.getMode() !== 'retry');
 }
 
 /**

@@ -121,6 +121,12 @@ export class PaidJobRecord {
 		readonly scope: string,
 		private readonly now: () => number = Date.now,
 		private readonly executionContext: IDataObject = {},
+		/**
+		 * False in a Retry: n8n 2.41 gives a retried execution a copy of the workflow without its static
+		 * data (or, in queue mode, none at all) and saves what it ends with over the whole column, so a
+		 * write there would wipe every other node's static data (a trigger's memory, a poll's state).
+		 */
+		private readonly writeStaticData = true,
 	) {
 		const own = readStored(executionContext);
 		this.ownJobIds = new Set(Object.values(own).flatMap((list) => list.map((job) => job.jobId)));
@@ -183,7 +189,7 @@ export class PaidJobRecord {
 		const merged = union(readStored(this.staticData), this.jobs);
 		for (const change of this.changes) change(merged);
 		this.jobs = pruned(merged, this.now());
-		this.staticData[STORE_FIELD] = clone(this.jobs) as unknown as IDataObject;
+		if (this.writeStaticData) this.staticData[STORE_FIELD] = clone(this.jobs) as unknown as IDataObject;
 		const own: PaidJobs = {};
 		for (const [fingerprint, list] of Object.entries(this.jobs)) {
 			const mine = list.filter((job) => this.ownJobIds.has(job.jobId));
