@@ -158,25 +158,9 @@ export async function runJobBatch(
 	const stopOnExecutionCancel = executionSignal ? onAbort(executionSignal, () => stop.abort()) : () => {};
 	const signal = stop.signal;
 
-	const requestOptions: SharedRequestOptions = {
-		credentials,
-		signal,
-		beforeAttempt: async () => await keyLimits.budget.acquire(signal),
-		onRateLimited: (retryAfterMs, serverMessage) => {
-			if (CONCURRENT_LIMIT.test(serverMessage ?? '')) {
-				// Other workers or machines hold this key's job slots: the request rate is fine, so checks go
-				// on (they are how a freed slot is noticed); submits probe one at a time for twice the
-				// Retry-After (the server's guess of when a slot frees).
-				const now = Date.now();
-				keyLimits.gate.serverFullUntil(now + Math.max(5_000, 2 * (retryAfterMs ?? 5_000)), now + (retryAfterMs ?? 5_000));
-			} else if (retryAfterMs) {
-				keyLimits.budget.pauseFor(retryAfterMs);
-			}
-		},
-	};
 	const batch: Batch = {
 		ctx: this,
-		requestOptions,
+		requestOptions: sharedRequestOptions(credentials, keyLimits, signal),
 		signal,
 		poller: new JobPoller(
 			async (jobId, deadline) => await checkJob(batch, jobId, deadline),
@@ -198,11 +182,7 @@ export async function runJobBatch(
 		occurrences: occurrencesOf(requests),
 		marks: new Map(),
 	};
-	// In item order, before anything runs: the k-th item with a request takes the k-th job recorded for it.
-	const claims = requests.map((request) =>
-		request instanceof Error || !request.fingerprint || !options.paidJobs ? undefined : options.paidJobs.claim(request.fingerprint),
-	);
-	const lostPaidDays = await paidButLost(batch, requests, claims);
+	const { claims, lostPaidDays } = await paidJobsOfEarlierRuns(batch, requests);
 
 	let firstFailure: number | undefined;
 	const outcomes = await Promise.all(
@@ -233,6 +213,40 @@ export async function runJobBatch(
 		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs)}`);
 	}
 	return { outcomes, firstFailure, acceptedJobs };
+}
+
+/** What every request of the batch shares: the credential, the stop signal, and the key's budget and gate. */
+function sharedRequestOptions(credentials: GeminiOmniCredentials, keyLimits: ReturnType<typeof limitsForKey>, signal: AbortSignal): SharedRequestOptions {
+	return {
+		credentials,
+		signal,
+		beforeAttempt: async () => await keyLimits.budget.acquire(signal),
+		onRateLimited: (retryAfterMs, serverMessage) => {
+			if (CONCURRENT_LIMIT.test(serverMessage ?? '')) {
+				// Other workers or machines hold this key's job slots: the request rate is fine, so checks go
+				// on (they are how a freed slot is noticed); submits probe one at a time for twice the
+				// Retry-After (the server's guess of when a slot frees).
+				const now = Date.now();
+				keyLimits.gate.serverFullUntil(now + Math.max(5_000, 2 * (retryAfterMs ?? 5_000)), now + (retryAfterMs ?? 5_000));
+			} else if (retryAfterMs) {
+				keyLimits.budget.pauseFor(retryAfterMs);
+			}
+		},
+	};
+}
+
+/**
+ * Reuse Paid Jobs on Retry, decided in item order before anything runs: the k-th item with a request
+ * takes the k-th job recorded for it; an item with none whose request was marked paid is not submitted.
+ */
+async function paidJobsOfEarlierRuns(
+	batch: Batch,
+	requests: Array<JobRequest | Error>,
+): Promise<{ claims: Array<PaidJob | undefined>; lostPaidDays: Array<number | undefined> }> {
+	const claims = requests.map((request) =>
+		request instanceof Error || !request.fingerprint || !batch.paidJobs ? undefined : batch.paidJobs.claim(request.fingerprint),
+	);
+	return { claims, lostPaidDays: await paidButLost(batch, requests, claims) };
 }
 
 /** For each request with a fingerprint: how many earlier items of the batch have the same one. */
