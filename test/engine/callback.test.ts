@@ -3,6 +3,8 @@
  * execution pauses (status "waiting") with no polling. The resume itself needs the n8n application's
  * waiting-webhook endpoint: it is proven end to end in test/e2e/callback.test.ts.
  */
+import { randomUUID } from 'node:crypto';
+
 import type { Simulator } from '../../simulator';
 import { geminiCredential, logOf, runGeminiNode, startTestSimulator } from './support';
 
@@ -37,6 +39,19 @@ describe('Wait Mode "Callback"', () => {
 		// Nothing polls while the execution is paused.
 		await new Promise((resolve) => setTimeout(resolve, 1200));
 		expect(logOf(sim, { kind: 'api' })).toHaveLength(1);
+	});
+
+	it('a run again of the same request reuses the paid job and checks it itself (its callback goes to the first run)', async () => {
+		const nodeSettings = { id: randomUUID() };
+		const parameters = { ...callbackParameters, prompt: `A calm sea ${randomUUID()} [sim:seconds=3]`, downloadOutput: false, options: { maxWaitMinutes: 5 } };
+		const first = await runGeminiNode(sim, parameters, { nodeSettings });
+		expect(first.status).toBe('waiting');
+		const [submit] = logOf(sim, { kind: 'api' });
+		sim.clearLog();
+		const again = await runGeminiNode(sim, parameters, { nodeSettings, timeoutMs: 20_000 });
+		expect(again.status).toBe('success');
+		expect(again.items[0].json).toMatchObject({ jobId: submit.jobId, status: 'done', reused: true });
+		expect(logOf(sim, { method: 'POST', path: '/api/v1/generate' })).toHaveLength(0);
 	});
 
 	it('refuses a batch before submitting anything', async () => {
