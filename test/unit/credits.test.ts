@@ -42,11 +42,11 @@ describe('CreditBudget', () => {
 		expect(third).toMatchObject({ kind: VIDEO, amount: 150 });
 	});
 
-	it('a kind not seen yet: only one job of it at a time until its cost is known', async () => {
+	it('a kind not seen yet reserves what is left of the cap: nothing else goes until its cost is known, then in order', async () => {
 		const costs = new Map<string, number>();
 		const budget = new CreditBudget(1000, new ExecutionCredits(), costs);
 		const first = await budget.reserve(VIDEO);
-		expect(first.learning).toBe(true);
+		expect(first).toMatchObject({ guess: true, amount: 1000 });
 		const order: number[] = [];
 		const others = [1, 2, 3].map(async (n) => {
 			const reservation = await budget.reserve(VIDEO);
@@ -55,18 +55,47 @@ describe('CreditBudget', () => {
 		});
 		await new Promise((resolve) => setImmediate(resolve));
 		expect(order).toEqual([]);
-		budget.settle(first, 150);
+		budget.settle(first, 150, 'job_first');
 		const reserved = await Promise.all(others);
 		expect(order).toEqual([1, 2, 3]);
 		expect(reserved.map((reservation) => reservation.amount)).toEqual([150, 150, 150]);
 		expect(costs.get(VIDEO)).toBe(150);
 	});
 
-	it('a new kind is guessed at the dearest kind seen, so it is refused when that would pass the cap', async () => {
-		const budget = new CreditBudget(400, new ExecutionCredits(), new Map([[VIDEO, 375]]));
-		const first = await budget.reserve(VIDEO);
-		budget.settle(first, 375);
-		await expect(budget.reserve(costKind({ model: 'gemini-omni-video', resolution: '720p', duration: 8 }))).rejects.toThrow(CreditCapError);
+	it('new kinds of every sort are guessed one at a time: five different scripts under a cap of 200 stop once it is reached', async () => {
+		const budget = new CreditBudget(200, new ExecutionCredits(), new Map());
+		const scripts = ['a', 'bb', 'ccc', 'dddd', 'eeeee'].map((script) => costKind({ model: 'gemini-omni-audio', script }));
+		let inFlight = 0;
+		let mostInFlight = 0;
+		const outcomes = await Promise.allSettled(
+			scripts.map(async (kind) => {
+				const reservation = await budget.reserve(kind);
+				mostInFlight = Math.max(mostInFlight, ++inFlight);
+				// Each speech job costs 60 credits once accepted.
+				await new Promise((resolve) => setImmediate(resolve));
+				inFlight--;
+				budget.settle(reservation, 60, kind);
+				return kind;
+			}),
+		);
+		expect(mostInFlight).toBe(1);
+		expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(4);
+		// The fourth was the one guess that could pass the cap (60 with 20 left): after it, nothing.
+		expect(budget.accepted).toBe(240);
+		expect(String((outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason)).toContain('240 of 200');
+	});
+
+	it('a cost learned elsewhere in the process never blocks a cheaper new kind', async () => {
+		const budget = new CreditBudget(400, new ExecutionCredits(), new Map([[costKind({ model: 'gemini-omni-video', resolution: '4k', duration: 8 }), 375]]));
+		await expect(budget.reserve(costKind({ model: 'gemini-omni-video', resolution: '720p', duration: 8 }))).resolves.toMatchObject({ guess: true, amount: 400 });
+	});
+
+	it('an answer without a readable creditCost counts what was reserved and teaches nothing', async () => {
+		const costs = new Map<string, number>();
+		const budget = new CreditBudget(500, new ExecutionCredits(), costs);
+		budget.settle(await budget.reserve(VIDEO), undefined, 'job_x');
+		expect(budget.accepted).toBe(500);
+		expect(costs.has(VIDEO)).toBe(false);
 	});
 
 	it('one execution’s credits add up across batches (Retry On Fail, agent tool calls); another execution starts at 0', async () => {
@@ -83,8 +112,9 @@ describe('CreditBudget', () => {
 
 	it('a failed job is refunded and no longer counts', async () => {
 		const budget = new CreditBudget(150, new ExecutionCredits(), new Map([[VIDEO, 150]]));
-		budget.settle(await budget.reserve(VIDEO), 150);
-		budget.refund(150);
+		budget.settle(await budget.reserve(VIDEO), 150, 'job_failed');
+		budget.refundJob('job_failed');
+		budget.refundJob('job_failed');
 		expect(budget.accepted).toBe(0);
 		await expect(budget.reserve(VIDEO)).resolves.toMatchObject({ amount: 150 });
 	});
@@ -96,7 +126,7 @@ describe('CreditBudget', () => {
 		expect(budget.accepted).toBe(300);
 	});
 
-	it('a stop while waiting for a kind’s first cost ends the wait', async () => {
+	it('a stop while waiting for a new kind’s cost ends the wait', async () => {
 		const budget = new CreditBudget(1000, new ExecutionCredits(), new Map());
 		await budget.reserve(VIDEO);
 		const stop = new AbortController();

@@ -2,7 +2,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { OUTPUT_URL_LIFETIME_MS } from '../../nodes/GeminiOmni/helpers/job';
-import { MAX_REMEMBERED_JOBS, PaidJobRecord, STORE_FIELD, forgetInProcessPaidJobs, requestFingerprint } from '../../nodes/GeminiOmni/scheduler/paidJobs';
+import { MAX_REMEMBERED_JOBS, PaidJobRecord, REUSE_MARGIN_MS, STORE_FIELD, forgetInProcessPaidJobs, requestFingerprint } from '../../nodes/GeminiOmni/scheduler/paidJobs';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const DAY = 86_400_000;
@@ -36,13 +36,13 @@ describe('fingerprint', () => {
 });
 
 describe('expiry: a job is reused only while its output lives (7 days)', () => {
-	it('not seen finished: reusable until 7 days after it was accepted, not a millisecond longer', () => {
+	it('not seen finished: reusable until an hour (time to download) before 7 days after it was accepted, not a millisecond longer', () => {
 		const staticData: IDataObject = {};
 		saved_(new PaidJobRecord(staticData, 's', clock), (record) => record.accepted('f', 'job_a', 150));
 		forgetInProcessPaidJobs();
-		now = T0 + OUTPUT_URL_LIFETIME_MS - 1;
+		now = T0 + OUTPUT_URL_LIFETIME_MS - REUSE_MARGIN_MS - 1;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')?.jobId).toBe('job_a');
-		now = T0 + OUTPUT_URL_LIFETIME_MS;
+		now = T0 + OUTPUT_URL_LIFETIME_MS - REUSE_MARGIN_MS;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')).toBeUndefined();
 	});
 
@@ -54,9 +54,9 @@ describe('expiry: a job is reused only while its output lives (7 days)', () => {
 		record.completed('job_a', new Date(T0 + DAY / 2).toISOString());
 		record.save();
 		forgetInProcessPaidJobs();
-		now = T0 + DAY / 2 + 7 * DAY - 1;
+		now = T0 + DAY / 2 + 7 * DAY - REUSE_MARGIN_MS - 1;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')?.jobId).toBe('job_a');
-		now = T0 + DAY / 2 + 7 * DAY;
+		now = T0 + DAY / 2 + 7 * DAY - REUSE_MARGIN_MS;
 		expect(new PaidJobRecord(saved(staticData), 's', clock).claim('f')).toBeUndefined();
 	});
 

@@ -57,12 +57,12 @@ it('a request marked paid is found by a later run (another process), with its da
 	expect(store.hashes).toHaveLength(1);
 });
 
-it('a mark counts for 7 days (the life of an output), not on the 8th', async () => {
+it('a mark counts for 7 calendar days (the life of an output), not on the 8th', async () => {
 	const store = new StoreLikeN8n();
 	await new PaidMarks(store.helpers, 's', () => now).markPaid('f', 0);
-	now = T0 + 7 * DAY;
+	now = T0 + 6 * DAY;
 	expect(await new PaidMarks(store.helpers, 's', () => now).paidDays([{ fingerprint: 'f', occurrence: 0 }])).toEqual([Math.floor(T0 / DAY)]);
-	now = T0 + 8 * DAY;
+	now = T0 + 7 * DAY;
 	expect(await new PaidMarks(store.helpers, 's', () => now).paidDays([{ fingerprint: 'f', occurrence: 0 }])).toEqual([undefined]);
 });
 
@@ -99,6 +99,16 @@ it('without n8n’s store (a test engine, an unsaved workflow) the marks are off
 	await expect(marks.markPaid('f', 0)).resolves.toEqual(expect.stringContaining('paid:f#0@'));
 	await expect(marks.paidDays([{ fingerprint: 'f', occurrence: 0 }])).resolves.toEqual([undefined]);
 	await expect(new PaidMarks(undefined, 's').markPaid('f', 0)).resolves.toBeDefined();
+});
+
+it('checking many requests never pushes real marks out of the store (no maxEntries on the check)', async () => {
+	const store = new StoreLikeN8n();
+	const marks = new PaidMarks(store.helpers, 's', () => now);
+	await marks.markPaid('lost', 0);
+	const many = Array.from({ length: MAX_MARKS }, (_, i) => ({ fingerprint: `f${i}`, occurrence: 0 }));
+	await marks.paidDays(many);
+	expect(await marks.paidDays([{ fingerprint: 'lost', occurrence: 0 }])).toEqual([Math.floor(T0 / DAY)]);
+	expect(store.hashes).toHaveLength(1);
 });
 
 it('the store keeps at most MAX_MARKS marks per node', async () => {

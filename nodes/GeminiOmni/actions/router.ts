@@ -11,7 +11,7 @@ import { getApiCredentials } from '../transport';
 import { redactSecrets } from '../transport/apiKey';
 import { callbackUrlForThisExecution, pauseForCallback } from '../webhooks/callbackWait';
 import { formatAcceptedJobs, runJobBatch } from '../scheduler';
-import { creditsOfExecution } from '../scheduler/credits';
+import { acceptedCreditsOf } from '../scheduler/credits';
 import { limitsForKey } from '../scheduler/limits';
 import { PaidJobRecord, requestFingerprint } from '../scheduler/paidJobs';
 import { PaidMarks } from '../scheduler/paidMarks';
@@ -55,7 +55,8 @@ function stoppingError(this: IExecuteFunctions, failure: ItemJobError, itemIndex
 	const jobNote = jobId && !failure.message.includes(String(jobId)) ? `job ${jobId}` : '';
 	const suffix = namesItem ? (jobNote ? ` [${jobNote}]` : '') : ` [item ${itemIndex}${jobNote ? `, ${jobNote}` : ''}]`;
 	const others = acceptedJobs.filter((job) => job.itemIndex !== itemIndex);
-	const reuse = (this.getNodeParameter('options', 0, {}) as IDataObject)?.reusePaidJobs !== false;
+	const loop = this.getNodeParameter('waitMode', 0, 'poll') === 'loop' && this.getNodeParameter('waitForCompletion', 0, true) === true;
+	const reuse = !loop && (this.getNodeParameter('options', 0, {}) as IDataObject)?.reusePaidJobs !== false;
 	const howToCollect = reuse
 		? 'a Retry of this execution reuses them instead of paying again; or collect them with Job → Download Output when done, Job → Wait when still running'
 		: 'collect them with Job → Download Output when done, Job → Wait when still running; do not re-run the batch: with Reuse Paid Jobs on Retry off it would submit and bill them again';
@@ -123,7 +124,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			paidJobs,
 			// Not for the editor's runs: their jobs are in their saved outputs, and a developer's run after
 			// a restart of n8n (whose memory of manual runs is gone) would be refused for a test job.
-			paidMarks: paidJobs && this.getMode() !== 'manual' ? new PaidMarks(this.helpers, paidJobs.scope) : undefined,
+			// Nor for a Retry's: its jobs are kept only in its own execution (n8n gives it no static data to
+			// write), so a later run would find their marks without a record and refuse them.
+			paidMarks: paidJobs && this.getMode() !== 'manual' && this.getMode() !== 'retry' ? new PaidMarks(this.helpers, paidJobs.scope) : undefined,
 			checkIntervalSeconds: Number(options.checkIntervalSeconds) || undefined,
 		});
 	} finally {
@@ -164,7 +167,8 @@ function paidJobRecord(this: IExecuteFunctions): PaidJobRecord {
  * (and a retry, or every tool call of an agent run, adds to the same figure).
  */
 function showCreditsOfExecution(this: IExecuteFunctions): void {
-	const accepted = creditsOfExecution(this.getExecutionId()).accepted;
+	const accepted = acceptedCreditsOf(this.getExecutionId());
+	if (accepted === undefined) return;
 	try {
 		this.customData?.set(CREDITS_CUSTOM_DATA_KEY, String(accepted));
 	} catch {

@@ -40,21 +40,21 @@ export class CreditCapError extends Error {
 export interface CreditReservation {
 	kind: string;
 	amount: number;
-	/** The first job of a kind not seen yet: others of its kind wait for its cost. */
-	learning: boolean;
+	/** A kind not seen yet: the reservation is what was left of the cap, not a known cost. */
+	guess: boolean;
 }
 
 /** An execution's accepted credits, shared by every batch (and retry try) of that execution in this process. */
 export class ExecutionCredits {
 	accepted = 0;
 	reserved = 0;
-	/** kind → settles when the first job of that kind is accepted (or was not). */
-	readonly learning = new Map<string, { settled: Promise<void>; settle: () => void }>();
+	/** What each job this execution got accepted counted, so a failed one is refunded once. */
+	readonly costByJob = new Map<string, number>();
 	private changes: Array<() => void> = [];
 
 	/** Settles when a reservation of this execution is settled or released. */
-	nextChange(): Promise<void> {
-		return new Promise((resolve) => this.changes.push(resolve));
+	async nextChange(): Promise<void> {
+		return await new Promise((resolve) => this.changes.push(resolve));
 	}
 
 	changed(): void {
@@ -67,19 +67,28 @@ export class ExecutionCredits {
 const byExecution = new Map<string, ExecutionCredits>();
 const MAX_EXECUTIONS = 1_000;
 
+/** The execution's credits (kept for the 1,000 executions of this process used last). */
 export function creditsOfExecution(executionId: string): ExecutionCredits {
-	let credits = byExecution.get(executionId);
-	if (!credits) {
-		credits = new ExecutionCredits();
-		byExecution.set(executionId, credits);
-		if (byExecution.size > MAX_EXECUTIONS) byExecution.delete(byExecution.keys().next().value as string);
-	}
+	const credits = byExecution.get(executionId) ?? new ExecutionCredits();
+	// Least recently used leaves first: a long loop execution keeps its total while it runs.
+	byExecution.delete(executionId);
+	byExecution.set(executionId, credits);
+	if (byExecution.size > MAX_EXECUTIONS) byExecution.delete(byExecution.keys().next().value as string);
 	return credits;
+}
+
+/** What the execution got accepted so far in this process, without keeping a figure for it. */
+export function acceptedCreditsOf(executionId: string): number | undefined {
+	return byExecution.get(executionId)?.accepted;
 }
 
 /**
  * The cap for one batch. `costs` is the key's learned cost per kind (process-wide); `cap` 0 means no
  * cap, but accepted credits are still counted (they are shown per execution).
+ *
+ * A kind not seen yet has no price until its first job is accepted, so that job reserves everything
+ * left of the cap: nothing else of the execution is submitted until its cost is known. It is the one
+ * job that can pass the cap (by at most its own cost): nothing tells its price before.
  */
 export class CreditBudget {
 	constructor(
@@ -92,64 +101,53 @@ export class CreditBudget {
 		return this.execution.accepted;
 	}
 
-	/** Waits (only for a kind's first cost) and reserves a job's credits, or throws CreditCapError. */
+	/** Waits while submits under way may still free credits, then reserves, or throws CreditCapError. */
 	async reserve(kind: string, signal?: AbortSignal): Promise<CreditReservation> {
 		for (;;) {
 			const known = this.costs.get(kind);
-			const learning = this.execution.learning.get(kind);
-			if (known === undefined && learning && this.cap > 0) {
-				await untilSettledOrAborted(learning.settled, signal);
-				continue;
-			}
-			// A kind not seen yet is guessed at the dearest kind seen (0 before any): it is the one guess.
-			const amount = known ?? (this.cap > 0 ? Math.max(0, ...this.costs.values()) : 0);
+			if (this.cap <= 0) return { kind, amount: 0, guess: false };
 			const { accepted, reserved } = this.execution;
-			if (this.cap > 0 && (accepted + amount > this.cap || accepted >= this.cap)) {
+			const left = this.cap - accepted - reserved;
+			if (accepted >= this.cap || (known !== undefined && accepted + known > this.cap)) {
 				throw new CreditCapError(this.cap, accepted, kind, known);
 			}
-			if (this.cap > 0 && (accepted + reserved + amount > this.cap || accepted + reserved >= this.cap)) {
+			if (known !== undefined ? known > left : left <= 0) {
 				// Fits only if a submit under way is not accepted: wait for the next one to end.
 				await untilSettledOrAborted(this.execution.nextChange(), signal);
 				continue;
 			}
+			const amount = known ?? left;
 			this.execution.reserved += amount;
-			const first = known === undefined && this.cap > 0;
-			if (first) {
-				let settle = () => {};
-				const settled = new Promise<void>((resolve) => (settle = resolve));
-				this.execution.learning.set(kind, { settled, settle });
-			}
-			return { kind, amount, learning: first };
+			return { kind, amount, guess: known === undefined };
 		}
 	}
 
 	/** The job was accepted at `creditCost`: it counts, and its kind's cost is known from now on. */
-	settle(reservation: CreditReservation, creditCost: number | undefined): void {
+	settle(reservation: CreditReservation, creditCost: number | undefined, jobId?: string): void {
 		this.execution.reserved -= reservation.amount;
-		const cost = Number.isFinite(creditCost) ? Math.max(0, Number(creditCost)) : reservation.amount;
+		const reported = Number(creditCost);
+		const known = creditCost !== undefined && creditCost !== null && Number.isFinite(reported) && reported >= 0;
+		// No readable cost: count what was reserved, and learn nothing from a guess.
+		const cost = known ? reported : reservation.amount;
 		this.execution.accepted += cost;
-		this.costs.set(reservation.kind, Math.max(this.costs.get(reservation.kind) ?? 0, cost));
-		this.endLearning(reservation);
+		if (jobId) this.execution.costByJob.set(jobId, cost);
+		if (known) this.costs.set(reservation.kind, Math.max(this.costs.get(reservation.kind) ?? 0, cost));
 		this.execution.changed();
 	}
 
 	/** The submit did not happen or was refused: nothing was spent. */
 	release(reservation: CreditReservation): void {
 		this.execution.reserved -= reservation.amount;
-		this.endLearning(reservation);
 		this.execution.changed();
 	}
 
-	/** A failed job costs nothing (the server refunds it). */
-	refund(creditCost: number | undefined): void {
-		if (Number.isFinite(creditCost) && Number(creditCost) > 0) this.execution.accepted = Math.max(0, this.execution.accepted - Number(creditCost));
-	}
-
-	private endLearning(reservation: CreditReservation): void {
-		if (!reservation.learning) return;
-		const learning = this.execution.learning.get(reservation.kind);
-		this.execution.learning.delete(reservation.kind);
-		learning?.settle();
+	/** A failed job costs nothing (the server refunds it): what this execution counted for it is taken back. */
+	refundJob(jobId: string): void {
+		const cost = this.execution.costByJob.get(jobId);
+		if (cost === undefined) return;
+		this.execution.costByJob.delete(jobId);
+		this.execution.accepted = Math.max(0, this.execution.accepted - cost);
+		this.execution.changed();
 	}
 }
 

@@ -16,7 +16,7 @@ import { mayHaveCreatedJob } from '../transport/errors';
 import { onAbort } from '../transport/abort';
 import { sleepUnlessCancelled } from '../transport/sleep';
 import type { ApiRequestOptions, GeminiOmniCredentials } from '../transport';
-import { CreditBudget, CreditCapError, costKind, creditsOfExecution } from './credits';
+import { CreditBudget, CreditCapError, ExecutionCredits, costKind, creditsOfExecution } from './credits';
 import type { CreditReservation } from './credits';
 import { JobGate, JobSlot, limitsForKey, runTimesOf } from './limits';
 import type { PaidJob, PaidJobRecord } from './paidJobs';
@@ -177,7 +177,12 @@ export async function runJobBatch(
 		// Outputs are large (a 4K clip is hundreds of MB): a batch streams at most a few at once.
 		downloads: new JobGate(MAX_PARALLEL_DOWNLOADS),
 		paidJobs: options.paidJobs,
-		credits: new CreditBudget(options.maxCreditsPerExecution ?? 0, creditsOfExecution(this.getExecutionId()), keyLimits.creditCosts),
+		// Only batches that submit count an execution's credits (Job → Get shows none).
+		credits: new CreditBudget(
+			options.maxCreditsPerExecution ?? 0,
+			requests.some((request) => !(request instanceof Error) && request.body) ? creditsOfExecution(this.getExecutionId()) : new ExecutionCredits(),
+			keyLimits.creditCosts,
+		),
 		paidMarks: options.paidMarks,
 		occurrences: occurrencesOf(requests),
 		marks: new Map(),
@@ -265,15 +270,27 @@ function occurrencesOf(requests: Array<JobRequest | Error>): number[] {
  * accepted their jobs was killed before n8n could save them. They are not submitted again.
  */
 async function paidButLost(batch: Batch, requests: Array<JobRequest | Error>, claims: Array<PaidJob | undefined>): Promise<Array<number | undefined>> {
-	const unclaimed = requests.flatMap((request, itemIndex) =>
-		!batch.paidMarks || request instanceof Error || !request.fingerprint || claims[itemIndex] || !request.body
-			? []
-			: [{ itemIndex, fingerprint: request.fingerprint, occurrence: batch.occurrences[itemIndex] }],
-	);
 	const lost: Array<number | undefined> = requests.map(() => undefined);
-	if (!unclaimed.length) return lost;
-	const days = await batch.paidMarks!.paidDays(unclaimed);
-	unclaimed.forEach(({ itemIndex }, i) => (lost[itemIndex] = days[i]));
+	if (!batch.paidMarks) return lost;
+	// Per request with an item that has no recorded job: how many of the batch's items carry it.
+	const unclaimedByFingerprint = new Map<string, number[]>();
+	const itemsByFingerprint = new Map<string, number>();
+	requests.forEach((request, itemIndex) => {
+		if (request instanceof Error || !request.fingerprint || !request.body) return;
+		itemsByFingerprint.set(request.fingerprint, (itemsByFingerprint.get(request.fingerprint) ?? 0) + 1);
+		if (!claims[itemIndex]) unclaimedByFingerprint.set(request.fingerprint, [...(unclaimedByFingerprint.get(request.fingerprint) ?? []), itemIndex]);
+	});
+	if (!unclaimedByFingerprint.size) return lost;
+	const asked = [...unclaimedByFingerprint.keys()].flatMap((fingerprint) =>
+		Array.from({ length: itemsByFingerprint.get(fingerprint)! }, (_, occurrence) => ({ fingerprint, occurrence })),
+	);
+	const days = await batch.paidMarks.paidDays(asked);
+	for (const [fingerprint, unclaimed] of unclaimedByFingerprint) {
+		const marked = days.filter((day, i) => day !== undefined && asked[i].fingerprint === fingerprint) as number[];
+		// Marks beyond the jobs on record are jobs paid for and lost with a killed process.
+		const surplus = Math.max(0, marked.length - (batch.paidJobs?.recordedCount(fingerprint) ?? 0));
+		for (const itemIndex of unclaimed.slice(0, surplus)) lost[itemIndex] = Math.max(...marked);
+	}
 	return lost;
 }
 
@@ -281,11 +298,11 @@ function paidButLostError(ctx: IExecuteFunctions, itemIndex: number, day: number
 	const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
 	return new NodeOperationError(
 		ctx.getNode(),
-		`Not submitted again: an earlier run of this node submitted this request on ${date} and ended before n8n could save its job (a crashed worker?), so it was most likely paid`,
+		`Not submitted again: another run of this node submitted this request on ${date} and n8n has no record of its job, so it was most likely paid (a run that crashed, or one still running on another worker)`,
 		{
 			itemIndex,
 			description:
-				'Its job ID is in that process’s n8n log: "Gemini Omni: item … accepted as job …". Collect it with Job → Wait or Job → Download Output (outputs are kept 7 days). To pay for a new job instead, turn off Options → Reuse Paid Jobs on Retry.',
+				'Its job ID is in n8n’s log of the process that ran it: "Gemini Omni: item … accepted as job …". Collect it with Job → Wait or Job → Download Output (outputs are kept 7 days). To pay for a new job instead, turn off Options → Reuse Paid Jobs on Retry.',
 		},
 	);
 }
@@ -309,7 +326,9 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number, cla
 		if (request.job) Object.assign(context, { jobId: job.jobId, status: job.status });
 		const submitted = !request.jobId && !request.job;
 		if (request.maxWaitMs !== undefined && !isFinished(job)) job = await waitForJob(batch, job, request.maxWaitMs, context, jobKind(request, job), submitted && !context.reused);
-		if (submitted) await notePaidJobEnd(batch, job, context, itemIndex);
+		if (submitted) await notePaidJobEnd(batch, job, context.reused ? claim : undefined, itemIndex);
+		// The output says so whether the job was found finished or waited for.
+		if (context.reused) job = { ...job, reused: true };
 		// Known from here on, so a failure later (download, stop) still reports where the file is.
 		if (job.outputUrl) context.outputUrl = job.outputUrl;
 		if (request.maxWaitMs === undefined && !isFinished(job)) {
@@ -333,38 +352,52 @@ async function runItem(batch: Batch, request: JobRequest, itemIndex: number, cla
  */
 async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, slot: JobSlot, context: IDataObject): Promise<Job> {
 	const { ctx } = batch;
+	// Credits are reserved before the job slot (an item waiting for credits must not hold a slot the
+	// item it waits for needs) and before the files go up: an item the cap refuses costs nothing.
+	const reservation = await reserveCredits(batch, request, itemIndex);
 	try {
 		await slot.take(batch.signal);
 	} catch {
+		if (reservation) batch.credits?.release(reservation);
 		throw new NodeOperationError(ctx.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
 	}
 	const body = { ...(request.body ?? {}) };
-	// Credits are reserved before the files go up: an item the cap refuses costs nothing, not even an upload.
-	const reservation = await reserveCredits(batch, request, itemIndex);
 	// Marked paid in n8n's database before the job can exist: should this process be killed after the
-	// submit, a later run knows (paidMarks.ts). Taken back when the submit surely created nothing.
+	// submit, a later run knows (paidMarks.ts). Taken back only when the server surely refused it.
 	const mark = request.fingerprint && batch.paidMarks ? await batch.paidMarks.markPaid(request.fingerprint, batch.occurrences[itemIndex]) : undefined;
 	let accepted = false;
+	let mayExist = false;
 	try {
 		const job = await uploadAndSubmit(batch, request, itemIndex, slot, body).catch(async (error: Error) => {
-			if (mark && !mayHaveCreatedJob(error)) await batch.paidMarks!.unmark(mark);
+			// A stop or a network error while the submit was on its way, a gateway error: the job may exist.
+			mayExist = !refusedByServer(error) || mayHaveCreatedJob(error);
+			if (mark && !mayExist) await batch.paidMarks!.unmark(mark);
 			return await Promise.reject(error);
 		});
 		accepted = true;
 		if (mark) batch.marks.set(itemIndex, mark);
-		if (reservation) batch.credits?.settle(reservation, job.creditCost);
+		if (reservation) batch.credits?.settle(reservation, job.creditCost, job.jobId);
 		context.jobId = job.jobId;
 		context.status = job.status;
 		if (job.creditCost !== undefined) context.creditCost = job.creditCost;
 		// For operators: if the process dies before this node returns (a killed worker), n8n keeps none of
 		// its output, and the log is where the paid job's ID can still be found.
 		ctx.logger.info(`Gemini Omni: item ${itemIndex} accepted as job ${job.jobId} (execution ${ctx.getExecutionId()})`);
-		if (request.fingerprint) batch.paidJobs?.accepted(request.fingerprint, job.jobId, job.creditCost);
+		if (request.fingerprint) batch.paidJobs?.accepted(request.fingerprint, job.jobId, job.creditCost, mark);
 		return job;
 	} finally {
-		// Not submitted (a refused upload or submit, a stop): nothing was spent.
-		if (!accepted && reservation) batch.credits?.release(reservation);
+		// Not accepted: refused, nothing was spent; may exist unseen, it counts at what was reserved.
+		if (!accepted && reservation) {
+			if (mayExist) batch.credits?.settle(reservation, undefined);
+			else batch.credits?.release(reservation);
+		}
 	}
+}
+
+/** The server answered the submit (or an upload before it) with a refusal: 4xx, so no job exists. */
+function refusedByServer(error: unknown): boolean {
+	const status = Number((error as { httpCode?: string | null }).httpCode);
+	return status >= 400 && status < 500;
 }
 
 async function reserveCredits(batch: Batch, request: JobRequest, itemIndex: number): Promise<CreditReservation | undefined> {
@@ -426,7 +459,7 @@ async function reusePaidJob(batch: Batch, claim: PaidJob, itemIndex: number, slo
 		(error as { httpCode?: string }).httpCode === '404' ? ({ jobId: claim.jobId, status: 'failed' } as Job) : await Promise.reject(error),
 	);
 	if (job.status === 'failed') {
-		batch.paidJobs?.forget(claim.jobId);
+		await forgetFailedJob(batch, claim.jobId, claim.mark);
 		delete context.jobId;
 		delete context.status;
 		return undefined;
@@ -439,18 +472,23 @@ async function reusePaidJob(batch: Batch, claim: PaidJob, itemIndex: number, slo
 		await slot.take(batch.signal);
 		slot.markAccepted();
 	}
-	return { ...job, reused: true };
+	return job;
 }
 
 /** What the record and the credits learn from a job of this node once it ended. */
-async function notePaidJobEnd(batch: Batch, job: Job, context: IDataObject, itemIndex: number): Promise<void> {
+async function notePaidJobEnd(batch: Batch, job: Job, claim: PaidJob | undefined, itemIndex: number): Promise<void> {
 	if (job.status === 'done') batch.paidJobs?.completed(job.jobId, job.completedAt);
-	if (job.status !== 'failed') return;
-	batch.paidJobs?.forget(job.jobId);
-	const mark = batch.marks.get(itemIndex);
+	if (job.status === 'failed') await forgetFailedJob(batch, job.jobId, batch.marks.get(itemIndex) ?? claim?.mark);
+}
+
+/**
+ * A failed job cost nothing: its request may be paid for again (record and mark gone, whichever run
+ * made them), and what this execution counted for it is refunded.
+ */
+async function forgetFailedJob(batch: Batch, jobId: string, mark: string | undefined): Promise<void> {
+	batch.paidJobs?.forget(jobId);
 	if (mark) await batch.paidMarks?.unmark(mark);
-	// A failed job is refunded: it no longer counts against the execution's cap.
-	if (!context.reused) batch.credits?.refund(Number(context.creditCost));
+	batch.credits?.refundJob(jobId);
 }
 
 /** Job → Get / Wait / Download Output: a job submitted elsewhere. */

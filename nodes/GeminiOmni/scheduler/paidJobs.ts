@@ -27,6 +27,8 @@ export interface PaidJob {
 	/** ms since epoch, once the job was seen finished. */
 	completedAt?: number;
 	creditCost?: number;
+	/** Its mark in n8n's deduplication store (paidMarks.ts), to take back if the job fails in a later run. */
+	mark?: string;
 }
 
 /** fingerprint → the jobs accepted for that request, oldest first (a batch may hold the same request twice). */
@@ -35,6 +37,8 @@ export type PaidJobs = Record<string, PaidJob[]>;
 export const STORE_FIELD = 'paidJobs';
 /** A bound on what one node remembers (each entry is ~150 bytes of static data). */
 export const MAX_REMEMBERED_JOBS = 1_000;
+/** A job is reused only while its output has at least this long to live: time to download it. */
+export const REUSE_MARGIN_MS = 60 * 60_000;
 
 const inProcess = new Map<string, PaidJobs>();
 
@@ -136,7 +140,7 @@ export class PaidJobRecord {
 	/** The recorded job this request may reuse, or undefined (then it is submitted). */
 	claim(fingerprint: string): PaidJob | undefined {
 		const now = this.now();
-		const job = (this.jobs[fingerprint] ?? []).find((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now);
+		const job = (this.jobs[fingerprint] ?? []).find((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now + REUSE_MARGIN_MS);
 		if (job) this.claimed.add(job.jobId);
 		return job ? { ...job } : undefined;
 	}
@@ -144,13 +148,18 @@ export class PaidJobRecord {
 	/** Whether a job is recorded for this request that a claim could take. */
 	has(fingerprint: string): boolean {
 		const now = this.now();
-		return (this.jobs[fingerprint] ?? []).some((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now);
+		return (this.jobs[fingerprint] ?? []).some((entry) => !this.claimed.has(entry.jobId) && paidJobExpiresAt(entry) > now + REUSE_MARGIN_MS);
 	}
 
-	accepted(fingerprint: string, jobId: string, creditCost?: number): void {
+	/** How many jobs are recorded for this request (claimable or not): a batch's marks beyond them were lost. */
+	recordedCount(fingerprint: string): number {
+		return (this.jobs[fingerprint] ?? []).length;
+	}
+
+	accepted(fingerprint: string, jobId: string, creditCost?: number, mark?: string): void {
 		this.claimed.add(jobId);
 		this.ownJobIds.add(jobId);
-		const job: PaidJob = { jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}) };
+		const job: PaidJob = { jobId, acceptedAt: this.now(), ...(creditCost !== undefined ? { creditCost } : {}), ...(mark ? { mark } : {}) };
 		this.update((jobs) => {
 			const list = (jobs[fingerprint] ??= []);
 			if (!list.some((entry) => entry.jobId === jobId)) list.push({ ...job });
@@ -160,6 +169,8 @@ export class PaidJobRecord {
 	/** A recorded job was seen done: its output lives 7 days from its completion. */
 	completed(jobId: string, completedAt: string | undefined): void {
 		const at = Date.parse(completedAt ?? '');
+		// Already known (a reused job): no change, so n8n has no static data to save for it.
+		if (Object.values(this.jobs).some((list) => list.some((job) => job.jobId === jobId && job.completedAt !== undefined))) return;
 		this.update((jobs) => {
 			for (const list of Object.values(jobs)) {
 				for (const job of list) if (job.jobId === jobId) job.completedAt = Number.isNaN(at) ? this.now() : Math.min(at, this.now());

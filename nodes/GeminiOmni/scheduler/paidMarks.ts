@@ -47,12 +47,19 @@ export class PaidMarks {
 	async paidDays(requests: Array<{ fingerprint: string; occurrence: number }>): Promise<Array<number | undefined>> {
 		if (!this.available || requests.length === 0) return requests.map(() => undefined);
 		const today = dayOf(this.now());
-		const days = Array.from({ length: LIFETIME_DAYS + 1 }, (_, back) => today - back);
+		// Seven calendar days: a mark older than its job's output is never read (the record may outlive it by hours).
+		const days = Array.from({ length: LIFETIME_DAYS }, (_, back) => today - back);
 		const candidates = requests.flatMap(({ fingerprint, occurrence }) => days.map((day) => paidMark(fingerprint, occurrence, day)));
 		// The store has no pure lookup: record-and-check, then take back what was not there before.
 		const found = await this.serially(async () => {
-			const checked = await this.store!.checkProcessedAndRecord(candidates, 'node', { mode: 'entries', maxEntries: MAX_MARKS });
-			if (checked.new.length) await this.store!.removeProcessed(checked.new, 'node', { mode: 'entries' });
+			// No maxEntries here: the candidates must not push real marks out of the store's list.
+			const checked = await this.store!.checkProcessedAndRecord(candidates, 'node', { mode: 'entries' });
+			if (checked.new.length) {
+				// Left behind, the candidates would read as paid for a week: a failed removal is tried again.
+				await this.store!.removeProcessed(checked.new, 'node', { mode: 'entries' }).catch(
+					async () => await this.store!.removeProcessed(checked.new, 'node', { mode: 'entries' }),
+				);
+			}
 			return new Set(checked.processed.map(String));
 		});
 		if (!found) return requests.map(() => undefined);
