@@ -303,7 +303,7 @@ describe('A worker killed mid-poll', () => {
 		report(`next run after the kill: ${paidAgain.length} of ${paidPrompts.length} paid requests submitted again (${generateRequests(sim).length} generates in all), status ${rerun.status}`);
 		expect(paidAgain).toHaveLength(0);
 		expect(rerun.status).toBe('error');
-		expect(String(rerun.data?.resultData?.error?.message)).toContain('Not submitted again: an earlier run of this node submitted this request');
+		expect(String(rerun.data?.resultData?.error?.message)).toContain('Not submitted again: another run of this node submitted this request');
 	});
 });
 
