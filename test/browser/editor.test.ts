@@ -417,6 +417,21 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		expect((generate[0].body as { prompt?: string }).prompt).toBe(prompt);
 	});
 
+	it('"Execute step" again with the same prompt reuses the job just paid for: no new generate, and the output says reused', async () => {
+		const p = page();
+		await ensureGeminiNdv();
+		sim.clearLog();
+		await ndv(p).locator('[data-test-id="node-execute-button"]').click();
+		const output = p.locator('[data-test-id="output-panel"]');
+		await output.getByText('JSON', { exact: true }).first().click();
+		await waitForValue(async () => (await output.innerText()).replace(/\s+/g, ' '), (text) => /reused\W+true/.test(text), {
+			what: 'the re-run’s output to show reused: true',
+			timeoutMs: 120_000,
+		});
+		await screenshot(p, '5-execute-step-again-reused');
+		expect(sim.log.filter((entry) => entry.kind === 'api' && entry.method === 'POST' && entry.path === '/api/v1/generate')).toHaveLength(0);
+	});
+
 	it('gives the node two outputs on the canvas, "Done" and "Still Running", when Wait Mode is "Loop Through a Wait Node"', async () => {
 		const p = page();
 		await ensureGeminiNdv();
