@@ -188,11 +188,6 @@ export class PaidJobRecord {
 		});
 	}
 
-	/** Jobs currently recorded (for tests and the failure report). */
-	snapshot(): PaidJobs {
-		return clone(this.jobs);
-	}
-
 	/** Writes what this run learned into the execution's context (its jobs only) and the static data (all). */
 	save(): void {
 		if (!this.changes.length) return;
