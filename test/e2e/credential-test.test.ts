@@ -5,36 +5,15 @@
  * answers 404 to everything, or the API under an extra path) told apart from the API's own
  * job-not-found answer.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { startSimulator, type Simulator } from '../../simulator';
 import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
-import { GEMINI_OMNI_CREDENTIAL_TYPE } from '../../scripts/lib/workflows';
 import { API_KEY_FORMAT_MESSAGE, CREDENTIAL_TEST_MESSAGES } from '../../nodes/GeminiOmni/transport/apiKey';
+import { startNotFoundServer, testConnection as testConnectionOn } from './support';
 
 jest.setTimeout(120_000);
 
 let sim: Simulator;
 let n8n: N8nInstance;
-
-/** A web server that is not the API: every path answers 404 with the given body. */
-interface NotTheApi {
-	url: string;
-	requests: string[];
-	close: () => Promise<void>;
-}
-async function startNotFoundServer(contentType: string, body: string): Promise<NotTheApi> {
-	const requests: string[] = [];
-	const server: Server = createServer((req, res) => {
-		requests.push(`${req.method} ${req.url}`);
-		res.writeHead(404, { 'Content-Type': contentType });
-		res.end(body);
-	});
-	await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-	const { port } = server.address() as AddressInfo;
-	return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((done) => server.close(() => done())) };
-}
 
 beforeAll(async () => {
 	sim = await startSimulator({ timeScale: 0.05 });
@@ -46,12 +25,7 @@ afterAll(async () => {
 });
 beforeEach(() => sim.clearLog());
 
-async function testConnection(apiKey: string, baseUrl = sim.url): Promise<{ status: string; message: string }> {
-	const data = { apiKey, baseUrl, plan: 'pro', webhookSecret: '' };
-	const name = `test ${Math.random()}`;
-	const id = await n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, data);
-	return await n8n.rest('POST', '/credentials/test', { credentials: { id, name, type: GEMINI_OMNI_CREDENTIAL_TYPE, data } });
-}
+const testConnection = async (apiKey: string, baseUrl = sim.url) => await testConnectionOn(n8n, apiKey, baseUrl);
 
 describe('credential test in real n8n', () => {
 	it('passes for a valid Pro key, with one authenticated request answered by the API’s job-not-found', async () => {

@@ -1,7 +1,8 @@
 /**
  * The package on n8n 1.x (1.123.81, the newest 1.x), on Node 20 as its users run it: the smoke set
  * behind the README's Compatibility table — the nodes load, Job → Get, Wait Mode "Callback" resumed by
- * the signed callback, the trigger (a forged delivery refused, the genuine one starting one run) — and
+ * the signed callback, the trigger (a forged delivery refused, the genuine one starting one run), the
+ * credential's "Test connection" (good, unknown and Starter keys, a server that is not the API) — and
  * a 100-item batch that submits, polls and downloads every job with n8n's default in-memory binary
  * data. Node 20 prints "MaxListenersExceededWarning: Possible EventTarget memory leak" once more than
  * 10 listeners sit on one abort signal (issue 11.9; Node 24 stays silent), so n8n's output is read for it.
@@ -9,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 
 import { startSimulator, type Simulator } from '../../simulator';
+import { CREDENTIAL_TEST_MESSAGES } from '../../nodes/GeminiOmni/transport/apiKey';
 import { N8N_1X_VERSION, startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
 import {
 	GEMINI_OMNI_CREDENTIAL_TYPE,
@@ -27,7 +29,9 @@ import {
 	generateRequests,
 	promptBatchWorkflow,
 	sleep,
+	startNotFoundServer,
 	submitJobToSimulator,
+	testConnection,
 	waitForSimulatorJob,
 	waitUntilTriggerListens,
 } from './support';
@@ -59,6 +63,35 @@ it('loads both nodes and the credential', async () => {
 	const types = (await n8n.nodeTypes()).map((type) => type.name);
 	expect(types).toEqual(expect.arrayContaining(['n8n-nodes-gemini-omni.geminiOmni', 'n8n-nodes-gemini-omni.geminiOmniTrigger']));
 	expect((await n8n.credentialTypes()).map((type) => type.name)).toContain(GEMINI_OMNI_CREDENTIAL_TYPE);
+});
+
+describe('"Test connection" on 1.x, which shows the rules no HTTP status', () => {
+	it('passes for a good key, with one request answered by the API’s job-not-found', async () => {
+		sim.clearLog();
+		expect(await testConnection(n8n, sim.keys.pro, sim.url)).toEqual({ status: 'OK', message: 'Connection successful!' });
+		expect(sim.log.filter((entry) => entry.kind === 'api').map((entry) => entry.status)).toEqual([404]);
+	});
+
+	it.each([
+		['an unknown key (401)', () => `gomni_${'0'.repeat(64)}`, 401, CREDENTIAL_TEST_MESSAGES.invalidKey],
+		['a Starter key (403)', () => sim.keys.starter, 403, CREDENTIAL_TEST_MESSAGES.starterPlan],
+	])('fails for %s, with its message', async (_label, key, status, message) => {
+		sim.clearLog();
+		expect(await testConnection(n8n, key(), sim.url)).toEqual({ status: 'Error', message });
+		const statuses = sim.log.filter((entry) => entry.kind === 'api').map((entry) => entry.status);
+		expect(statuses.length).toBeGreaterThan(0);
+		expect(new Set(statuses)).toEqual(new Set([status]));
+	});
+
+	it('fails for a good key at a Base URL answering an HTML 404 page', async () => {
+		const other = await startNotFoundServer('text/html', '<html><body><h1>404 Not Found</h1><hr>nginx</body></html>');
+		try {
+			expect(await testConnection(n8n, sim.keys.pro, other.url)).toEqual({ status: 'Error', message: CREDENTIAL_TEST_MESSAGES.notTheApi });
+			expect(other.requests).toEqual(['GET /api/v1/jobs/job_credential_test']);
+		} finally {
+			await other.close();
+		}
+	});
 });
 
 it('Job → Get returns the job a workflow asks for', async () => {

@@ -3,6 +3,8 @@
  * reads what happened from the simulator's log and from the executions n8n recorded.
  */
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import type { LogEntry, Simulator } from '../../simulator';
 import { outputStream } from '../../simulator/storage';
@@ -10,6 +12,32 @@ import type { N8nExecution, N8nInstance, WorkflowInput } from '../../scripts/lib
 import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference, type WorkflowStep } from '../../scripts/lib/workflows';
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** A web server that is not the API: every path answers 404 with the given body. */
+export interface NotTheApi {
+	url: string;
+	requests: string[];
+	close: () => Promise<void>;
+}
+export async function startNotFoundServer(contentType: string, body: string): Promise<NotTheApi> {
+	const requests: string[] = [];
+	const server: Server = createServer((req, res) => {
+		requests.push(`${req.method} ${req.url}`);
+		res.writeHead(404, { 'Content-Type': contentType });
+		res.end(body);
+	});
+	await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+	const { port } = server.address() as AddressInfo;
+	return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((done) => server.close(() => done())) };
+}
+
+/** "Test connection" as the editor's button calls it (POST /rest/credentials/test), for a new credential. */
+export async function testConnection(n8n: N8nInstance, apiKey: string, baseUrl: string): Promise<{ status: string; message: string }> {
+	const data = { apiKey, baseUrl, plan: 'pro', webhookSecret: '' };
+	const name = `test ${Math.random()}`;
+	const id = await n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, data);
+	return await n8n.rest('POST', '/credentials/test', { credentials: { id, name, type: GEMINI_OMNI_CREDENTIAL_TYPE, data } });
+}
 
 /** A Gemini Omni credential in n8n for the simulator's Pro key (webhook secret included unless told). */
 export async function createSimulatorCredential(

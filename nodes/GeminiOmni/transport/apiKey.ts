@@ -30,6 +30,6 @@ export const CREDENTIAL_TEST_MESSAGES = {
 	starterPlan: 'The REST API is not available on the Starter plan (HTTP 403): upgrade to Pro or Premium',
 	rateLimited: 'The key was accepted, but its rate limit is exhausted right now (HTTP 429): try again in a minute',
 	notTheApi:
-		'This does not look like the Gemini Omni API: the Base URL answered, but not as the API does. Check the Base URL (for example https://googlegeminiomni.com, with no extra path).',
+		'The Base URL answered, but not as the Gemini Omni API answers a working key. Check the Base URL (for example https://googlegeminiomni.com, with no extra path) and the API key.',
 	serverError: 'Gemini Omni answered with a server error (HTTP 5xx): try again later, or check the Base URL',
 } as const;
