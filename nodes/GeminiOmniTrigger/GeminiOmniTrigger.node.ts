@@ -138,7 +138,7 @@ export class GeminiOmniTrigger implements INodeType {
 		const wanted = events.includes(event.event);
 		// A retried delivery of the same (jobId, event) is acknowledged and starts nothing.
 		const scope = `${this.getWorkflow().id}:${this.getNode().id}:`;
-		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), scope, `${scope}${event.jobId}:${event.event}`);
+		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), scope, event.jobId, event.event);
 		// Answer at once, before any slow work, so the platform does not retry a delivery we received.
 		response.status(200).json({ received: true, ...(wanted && !firstDelivery ? { duplicate: true } : {}) });
 		if (!wanted || !firstDelivery) return { noWebhookResponse: true };

@@ -3,6 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import {
 	FUTURE_SKEW_MS,
+	MAX_REMEMBERED,
 	REMEMBER_MS,
 	REPLAY_WINDOW_MS,
 	deliveryAge,
@@ -12,7 +13,6 @@ import {
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const scope = 'wf1:node1:';
-const key = (jobId: string, event = 'job.completed') => `${scope}${jobId}:${event}`;
 /** What n8n saves and loads: a JSON copy, as the database holds it. */
 const saved = (data: IDataObject) => JSON.parse(JSON.stringify(data)) as IDataObject;
 
@@ -41,47 +41,82 @@ describe('replay window', () => {
 });
 
 describe('delivery memory', () => {
+	const seen = (data: IDataObject) => Object.keys(data.deliveriesSeen as object).sort();
+
 	it('a repeat of (jobId, event) is recognised; another event of the job is not', () => {
 		const data: IDataObject = {};
-		expect(rememberDelivery(data, scope, key('job_a'), T0)).toBe(true);
-		expect(rememberDelivery(data, scope, key('job_a'), T0 + 1000)).toBe(false);
-		expect(rememberDelivery(data, scope, key('job_a', 'job.failed'), T0 + 1000)).toBe(true);
+		expect(rememberDelivery(data, scope, 'job_a', 'job.completed', T0)).toBe(true);
+		expect(rememberDelivery(data, scope, 'job_a', 'job.completed', T0 + 1000)).toBe(false);
+		expect(rememberDelivery(data, scope, 'job_a', 'job.failed', T0 + 1000)).toBe(true);
 	});
 
-	it('concurrent requests that load the same saved state lose nothing: the last save holds every key', () => {
+	it('concurrent calls that load the same saved state lose nothing: the last save holds every key', () => {
 		const before = saved({});
-		// 50 deliveries of different jobs at once: each request loads the same state, adds its key, saves.
+		// 50 deliveries of different jobs at once: each call loads the same state, adds its key, saves.
 		const copies = Array.from({ length: 50 }, () => saved(before));
-		copies.forEach((copy, i) => expect(rememberDelivery(copy, scope, key(`job_${i}`), T0 + i)).toBe(true));
+		copies.forEach((copy, i) => expect(rememberDelivery(copy, scope, `job_${i}`, 'job.completed', T0 + i)).toBe(true));
 		const lastSave = saved(copies[49]);
 		forgetInProcessDeliveries(); // n8n restarts
-		for (let i = 0; i < 50; i++) expect(rememberDelivery(saved(lastSave), scope, key(`job_${i}`), T0 + 60_000)).toBe(false);
+		for (let i = 0; i < 50; i++) expect(rememberDelivery(saved(lastSave), scope, `job_${i}`, 'job.completed', T0 + 60_000)).toBe(false);
 	});
 
-	it('writes back only this node’s keys', () => {
-		const other: IDataObject = {};
-		rememberDelivery(other, 'wf2:node9:', 'wf2:node9:job_x:job.completed', T0);
-		const mine: IDataObject = {};
-		rememberDelivery(mine, scope, key('job_y'), T0);
-		expect(Object.keys(mine.deliveriesSeen as object)).toEqual([key('job_y')]);
+	it('calls that end in another order than they began lose nothing either: the FIRST call’s copy, saved last, holds every key', () => {
+		const copies = Array.from({ length: 50 }, () => saved({}));
+		copies.forEach((copy, i) => rememberDelivery(copy, scope, `job_${i}`, 'job.completed', T0 + i));
+		const savedLast = saved(copies[0]);
+		forgetInProcessDeliveries();
+		expect(seen(savedLast)).toHaveLength(50);
+	});
+
+	it('a copy loaded after a key was recorded, but before that call saved, gets the key too', () => {
+		const first = saved({});
+		rememberDelivery(first, scope, 'job_a', 'job.completed', T0);
+		const loadedBeforeTheSave = saved({});
+		rememberDelivery(loadedBeforeTheSave, scope, 'job_b', 'job.completed', T0 + 1000);
+		expect(seen(loadedBeforeTheSave)).toEqual(['job_a:job.completed', 'job_b:job.completed']);
+	});
+
+	it('a duplicate changes nothing that is already stored (n8n then has nothing to save)', () => {
+		const data: IDataObject = {};
+		rememberDelivery(data, scope, 'job_a', 'job.completed', T0);
+		const stored = data.deliveriesSeen;
+		const copy = { ...(stored as object) };
+		expect(rememberDelivery(data, scope, 'job_a', 'job.completed', T0 + 1000)).toBe(false);
+		expect(data.deliveriesSeen).toBe(stored);
+		expect(data.deliveriesSeen).toEqual(copy);
+	});
+
+	it('stores keys without the node’s scope (it is implied), and reads keys stored with it', () => {
+		const data: IDataObject = { deliveriesSeen: { [`${scope}job_old:job.completed`]: T0 } };
+		expect(rememberDelivery(data, scope, 'job_old', 'job.completed', T0 + 1000)).toBe(false);
+		expect(seen(data)).toEqual(['job_old:job.completed']);
 	});
 
 	it('remembers across a restart for REMEMBER_MS, then forgets (the window refuses such old events anyway)', () => {
 		const data: IDataObject = {};
-		rememberDelivery(data, scope, key('job_a'), T0);
+		rememberDelivery(data, scope, 'job_a', 'job.completed', T0);
 		forgetInProcessDeliveries();
-		expect(rememberDelivery(saved(data), scope, key('job_a'), T0 + REMEMBER_MS - 1)).toBe(false);
+		expect(rememberDelivery(saved(data), scope, 'job_a', 'job.completed', T0 + REMEMBER_MS - 1)).toBe(false);
 		forgetInProcessDeliveries();
 		const later: IDataObject = saved(data);
-		expect(rememberDelivery(later, scope, key('job_b'), T0 + REMEMBER_MS + 1)).toBe(true);
-		expect(Object.keys(later.deliveriesSeen as object)).toEqual([key('job_b')]);
+		expect(rememberDelivery(later, scope, 'job_b', 'job.completed', T0 + REMEMBER_MS + 1)).toBe(true);
+		expect(seen(later)).toEqual(['job_b:job.completed']);
+	});
+
+	it('keeps at most MAX_REMEMBERED, dropping the oldest', () => {
+		const full: IDataObject = { deliveriesSeen: Object.fromEntries(Array.from({ length: MAX_REMEMBERED + 5 }, (_, i) => [`job_${i}:job.completed`, T0 + i])) };
+		expect(rememberDelivery(full, scope, 'job_new', 'job.completed', T0 + MAX_REMEMBERED + 10)).toBe(true);
+		const kept = seen(full);
+		expect(kept).toHaveLength(MAX_REMEMBERED + 1);
+		expect(kept).not.toContain('job_0:job.completed');
+		expect(kept).toContain(`job_${MAX_REMEMBERED + 4}:job.completed`);
 	});
 
 	it('reads the earlier format (a list of keys) and replaces it', () => {
-		const data: IDataObject = { deliveries: [key('job_old')] };
-		expect(rememberDelivery(data, scope, key('job_old'), T0)).toBe(false);
-		expect(rememberDelivery(data, scope, key('job_new'), T0)).toBe(true);
+		const data: IDataObject = { deliveries: [`${scope}job_old:job.completed`] };
+		expect(rememberDelivery(data, scope, 'job_old', 'job.completed', T0)).toBe(false);
+		expect(rememberDelivery(data, scope, 'job_new', 'job.completed', T0)).toBe(true);
 		expect(data.deliveries).toBeUndefined();
-		expect(Object.keys(data.deliveriesSeen as object).sort()).toEqual([key('job_new'), key('job_old')]);
+		expect(seen(data)).toEqual(['job_new:job.completed', 'job_old:job.completed']);
 	});
 });
