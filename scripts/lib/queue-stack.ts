@@ -160,9 +160,15 @@ export interface QueueStack {
 	main: N8nInstance;
 	/** `n8n webhook`: production webhooks, resume URLs and the trigger. */
 	webhook: N8nInstance;
+	/** Every webhook process: the first is `webhook`; `addWebhookProcess` starts more, as behind a load balancer. */
+	webhooks: N8nInstance[];
 	workers: N8nInstance[];
-	/** Production webhook URL at the webhook process. */
-	webhookUrl(path: string): string;
+	/** Production webhook URL at webhook process `index` (default the first). */
+	webhookUrl(path: string, index?: number): string;
+	/** Starts one more `n8n webhook` on a port of its own (kept by `restartAll`); resolves with its index. */
+	addWebhookProcess(): Promise<number>;
+	/** Stops webhook process `index` (SIGTERM) and starts it again with its folder and port. */
+	restartWebhook(index: number): Promise<void>;
 	/** Executions running on any worker right now (Redis `LLEN bull:jobs:active`). */
 	busyWorkerSlots(): Promise<number>;
 	/** Stops every n8n process (SIGTERM) and starts them again with their folders, as a redeploy does. */
@@ -182,6 +188,8 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 	const root = mkdtempSync(join(SCRATCH_DIR, 'queue-'));
 	const webhookPort = await findFreePort();
 	const webhookBase = `http://127.0.0.1:${webhookPort}/`;
+	/** One port per webhook process; the first one's is the URL every process builds resume and trigger URLs for. */
+	const webhookPorts = [webhookPort];
 	const shared: Record<string, string> = {
 		...services.n8nEnvironment,
 		// Every process builds resume URLs and trigger URLs for the webhook process.
@@ -201,19 +209,20 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 		});
 	const workerCount = options.workers ?? 2;
 	let main: N8nInstance | undefined;
-	let webhook: N8nInstance | undefined;
+	const webhooks: N8nInstance[] = [];
 	const workers: N8nInstance[] = [];
+	const startWebhook = async (index: number) => await start('webhook', index === 0 ? 'webhook' : `webhook-${index}`, { port: webhookPorts[index] });
 	const stopProcesses = async () => {
-		await Promise.all([...workers, webhook, main].map(async (instance) => await instance?.stop()));
+		await Promise.all([...workers, ...webhooks, main].map(async (instance) => await instance?.stop()));
 	};
 	const startProcesses = async () => {
 		// Main first: it runs the migrations the others expect.
 		main = await start('main', 'main', { env: { ...shared, N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true' } });
-		const [startedWebhook, ...startedWorkers] = await Promise.all([
-			start('webhook', 'webhook', { port: webhookPort }),
-			...Array.from({ length: workerCount }, async (_, i) => await start('worker', `worker-${i}`)),
+		const [startedWebhooks, startedWorkers] = await Promise.all([
+			Promise.all(webhookPorts.map(async (_, i) => await startWebhook(i))),
+			Promise.all(Array.from({ length: workerCount }, async (_, i) => await start('worker', `worker-${i}`))),
 		]);
-		webhook = startedWebhook;
+		webhooks.splice(0, webhooks.length, ...startedWebhooks);
 		workers.splice(0, workers.length, ...startedWorkers);
 	};
 	try {
@@ -230,10 +239,21 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 			return main!;
 		},
 		get webhook() {
-			return webhook!;
+			return webhooks[0];
 		},
+		webhooks,
 		workers,
-		webhookUrl: (path) => `${webhookBase}webhook/${path.replace(/^\/+/, '')}`,
+		webhookUrl: (path, index = 0) => `http://127.0.0.1:${webhookPorts[index]}/webhook/${path.replace(/^\/+/, '')}`,
+		async addWebhookProcess() {
+			webhookPorts.push(await findFreePort());
+			const index = webhookPorts.length - 1;
+			webhooks[index] = await startWebhook(index);
+			return index;
+		},
+		async restartWebhook(index) {
+			await webhooks[index].stop();
+			webhooks[index] = await startWebhook(index);
+		},
 		busyWorkerSlots: async () => Number(await redisCommand(services.redisPort, 'LLEN', 'bull:jobs:active')),
 		async restartAll() {
 			await stopProcesses();
@@ -246,7 +266,7 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 			workers[index] = await start('worker', `worker-${index}`);
 		},
 		logs(lines = 60) {
-			const all = [['main', main], ['webhook', webhook], ...workers.map((worker, i) => [`worker-${i}`, worker] as const)] as const;
+			const all = [['main', main], ...webhooks.map((webhook, i) => [`webhook-${i}`, webhook] as const), ...workers.map((worker, i) => [`worker-${i}`, worker] as const)] as const;
 			return all.map(([name, instance]) => `--- ${name} ---\n${instance?.logs(lines) ?? ''}`).join('\n');
 		},
 		async stop() {
