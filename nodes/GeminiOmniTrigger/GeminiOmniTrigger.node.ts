@@ -14,6 +14,7 @@ import { DATABASE_LIMIT_OPTION } from '../GeminiOmni/actions/common';
 import { CREDENTIAL_TYPE } from '../GeminiOmni/transport';
 import { SIGNATURE_HEADER, parseJobEvent, readRawBody, verifySignature } from '../GeminiOmni/webhooks/verifySignature';
 import { deliveryAge, rememberDelivery } from './deliveries';
+import { matchesWebhookSecret } from './keptSecrets';
 
 async function assertWebhookSecret(this: IHookFunctions): Promise<void> {
 	const credentials = await this.getCredentials(CREDENTIAL_TYPE);
@@ -114,11 +115,15 @@ export class GeminiOmniTrigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const response = this.getResponseObject();
-		const credentials = await this.getCredentials(CREDENTIAL_TYPE);
 		const rawBody = await readRawBody.call(this);
 		const signature = this.getHeaderData()[SIGNATURE_HEADER];
+		const signed = await matchesWebhookSecret(
+			this.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? undefined,
+			async () => String((await this.getCredentials(CREDENTIAL_TYPE)).webhookSecret ?? ''),
+			(secret) => verifySignature(rawBody, signature, secret),
+		);
 		// A bad or missing signature starts nothing and is not a failed run: answer 401 and stop here.
-		if (!verifySignature(rawBody, signature, String(credentials.webhookSecret ?? ''))) {
+		if (!signed) {
 			response.status(401).json({ error: 'Invalid or missing X-Gemini-Signature' });
 			return { noWebhookResponse: true };
 		}

@@ -194,6 +194,28 @@ describe('signatures', () => {
 		await sleep(500);
 		expect(await n8n.listExecutions(both.workflowId)).toHaveLength(before + 1);
 	});
+
+	it('a webhook secret changed in n8n is accepted at once, and so is the old one put back (the Trigger keeps a secret only to save reads)', async () => {
+		const setSecret = async (webhookSecret: string) =>
+			await n8n.api('PATCH', `/credentials/${credential.id}`, { data: { apiKey: sim.keys.pro, baseUrl: sim.url, plan: 'pro', webhookSecret } });
+		const before = (await n8n.listExecutions(both.workflowId)).length;
+		// A delivery signed with the current secret first, so the Trigger holds it.
+		const first = await genuineEvent(await finishedJob('Secret kept'));
+		expect((await sim.sendSignedWebhook(both.url, first.body)).status).toBe(200);
+		const rotated = 'rotated-webhook-secret-0123456789';
+		try {
+			await setSecret(rotated);
+			const { body } = await genuineEvent(await finishedJob('Secret rotated'));
+			const signedWithRotated = createHmac('sha256', rotated).update(body).digest('hex');
+			expect((await sim.sendSignedWebhook(both.url, body, { signature: signedWithRotated })).status).toBe(200);
+		} finally {
+			await setSecret(sim.webhookSecret);
+		}
+		const back = await genuineEvent(await finishedJob('Secret put back'));
+		expect((await sim.sendSignedWebhook(both.url, back.body)).status).toBe(200);
+		await sleep(SETTLE_MS);
+		expect(await n8n.listExecutions(both.workflowId)).toHaveLength(before + 3);
+	});
 });
 
 describe('event selection', () => {
