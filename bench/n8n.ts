@@ -2,11 +2,10 @@
  * Issue #13, the parts that need a real n8n (the e2e suite's n8n 2.x with the package installed as a
  * community package, scripts/lib/stack.ts): the n8n way without our node (HTTP Request → Wait 10 s →
  * HTTP Request → IF, the loop of the n8n templates for async media APIs), makespan of a batch on Pro
- * and Premium, and the Trigger under load against a bare Webhook node. The simulator runs at time
+ * and Premium (the Trigger under load is bench/trigger.ts). The simulator runs at time
  * scale 1 here (n8n's and our node's clocks are real); jobs are shortened with [sim:seconds=N].
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import type { Simulator } from '../simulator';
 import { startStack, type Stack } from '../scripts/lib/stack';
@@ -14,8 +13,6 @@ import type { N8nExecution, WorkflowInput } from '../scripts/lib/n8n-instance';
 import {
 	GEMINI_OMNI_CREDENTIAL_TYPE,
 	geminiOmniStep,
-	geminiOmniTriggerWorkflow,
-	triggerWebhookPath,
 	webhookNode,
 	webhookWorkflow,
 	type CredentialReference,
@@ -29,7 +26,7 @@ const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(re
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');
 
 /** A credential in n8n for `key` on the simulator. */
-async function credentialFor(stack: Stack, key: string, plan: 'pro' | 'premium'): Promise<CredentialReference> {
+export async function credentialFor(stack: Stack, key: string, plan: 'pro' | 'premium'): Promise<CredentialReference> {
 	const name = `bench ${plan} ${key.slice(-6)}`;
 	const id = await stack.n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, {
 		apiKey: key,
@@ -40,7 +37,7 @@ async function credentialFor(stack: Stack, key: string, plan: 'pro' | 'premium')
 	return { id, name };
 }
 
-async function callWebhook(stack: Stack, path: string, body: unknown): Promise<number> {
+export async function callWebhook(stack: Stack, path: string, body: unknown): Promise<number> {
 	const deadline = Date.now() + 30_000;
 	for (;;) {
 		const response = await fetch(stack.n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -51,7 +48,7 @@ async function callWebhook(stack: Stack, path: string, body: unknown): Promise<n
 	}
 }
 
-async function finishedExecutions(stack: Stack, workflowId: string, count: number, timeoutMs: number): Promise<N8nExecution[]> {
+export async function finishedExecutions(stack: Stack, workflowId: string, count: number, timeoutMs: number): Promise<N8nExecution[]> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const all = await stack.n8n.listExecutions(workflowId);
@@ -229,108 +226,6 @@ async function makespan(stack: Stack, sizes: Sizes, plan: 'pro' | 'premium', job
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Trigger under load, against a bare Webhook node on the same n8n.
-
-/** n8n's resident memory (the main process, /proc), sampled every 100 ms while `body` runs. */
-async function sampleRss<T>(pid: number | undefined, body: () => Promise<T>): Promise<{ result: T; peakMiB: number; beforeMiB: number }> {
-	const read = () => {
-		try {
-			const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-			return match ? Number(match[1]) / 1024 : NaN;
-		} catch {
-			return NaN;
-		}
-	};
-	const beforeMiB = read();
-	let peakMiB = beforeMiB;
-	const timer = setInterval(() => {
-		const now = read();
-		if (now > peakMiB) peakMiB = now;
-	}, 100);
-	try {
-		const result = await body();
-		return { result, peakMiB: Math.max(peakMiB, read()), beforeMiB };
-	} finally {
-		clearInterval(timer);
-	}
-}
-
-/** `count` POSTs, `parallel` at a time; resolves with the wall time and the statuses. */
-async function fire(count: number, parallel: number, send: (i: number) => Promise<number>): Promise<{ ms: number; statuses: number[] }> {
-	const statuses: number[] = [];
-	let next = 0;
-	const started = performance.now();
-	await Promise.all(
-		Array.from({ length: parallel }, async () => {
-			while (next < count) {
-				const i = next++;
-				statuses.push(await send(i));
-			}
-		}),
-	);
-	return { ms: performance.now() - started, statuses };
-}
-
-async function triggerLoad(stack: Stack, sizes: Sizes) {
-	const { sim, n8n } = stack;
-	const credential = await credentialFor(stack, addKey(sim, { plan: 'pro' }), 'pro');
-	const trigger = geminiOmniTriggerWorkflow({ name: 'bench: trigger under load', credential, downloadOutput: false });
-	const triggerId = await n8n.createWorkflow(trigger.workflow);
-	await n8n.activateWorkflow(triggerId);
-	const triggerUrl = n8n.webhookUrl(triggerWebhookPath(trigger.webhookId));
-	const plainPath = `bench-plain-${randomUUID().slice(0, 8)}`;
-	const plain = webhookWorkflow({
-		name: 'bench: bare Webhook node',
-		path: plainPath,
-		response: { mode: 'onReceived' },
-		steps: [{ name: 'After Webhook', type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} }],
-	});
-	const plainId = await n8n.createWorkflow(plain);
-	await n8n.activateWorkflow(plainId);
-	// Both are live once one request of each is answered (a production webhook can 404 for a moment).
-	await callWebhook(stack, plainPath, { warm: true });
-	const event = (jobId: string) =>
-		JSON.stringify({ event: 'job.completed', jobId, status: 'done', outputUrl: `${sim.url}/storage/${jobId}.mp4`, creditCost: 150, model: 'gemini-omni-video', timestamp: new Date().toISOString() });
-	for (;;) {
-		const warm = await sim.sendSignedWebhook(triggerUrl, event(`job_warm${randomUUID().slice(0, 8)}`));
-		if (warm.status !== 404) break;
-		await sleep(250);
-	}
-	const n = sizes.triggerDeliveries;
-	const parallel = 10;
-	const bodies = Array.from({ length: n }, (_, i) => event(`job_load${String(i).padStart(5, '0')}${randomUUID().slice(0, 6)}`));
-	const triggered = await sampleRss(n8n.pid, async () => await fire(n, parallel, async (i) => (await sim.sendSignedWebhook(triggerUrl, bodies[i])).status));
-	const triggerRuns = await finishedExecutions(stack, triggerId, n + 1, 120_000);
-	// The same bodies again: every one a duplicate, answered and started nowhere.
-	const duplicates = await fire(n, parallel, async (i) => (await sim.sendSignedWebhook(triggerUrl, bodies[i])).status);
-	await sleep(2000);
-	const afterDuplicates = (await n8n.listExecutions(triggerId)).length;
-	const plainRun = await sampleRss(n8n.pid, async () =>
-		await fire(n, parallel, async (i) => {
-			const response = await fetch(n8n.webhookUrl(plainPath), { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
-			await response.arrayBuffer();
-			return response.status;
-		}),
-	);
-	const plainRuns = await finishedExecutions(stack, plainId, n + 1, 120_000);
-	await n8n.deactivateWorkflow(triggerId);
-	await n8n.deactivateWorkflow(plainId);
-	return {
-		n,
-		parallel,
-		triggerPerSecond: n / (triggered.result.ms / 1000),
-		plainPerSecond: n / (plainRun.result.ms / 1000),
-		triggerOk: triggered.result.statuses.filter((status) => status === 200).length,
-		plainOk: plainRun.result.statuses.filter((status) => status === 200).length,
-		triggerRuns: triggerRuns.length - 1,
-		plainRuns: plainRuns.length - 1,
-		duplicateOk: duplicates.statuses.filter((status) => status === 200).length,
-		duplicateRuns: afterDuplicates - triggerRuns.length,
-		rss: { before: triggered.beforeMiB, trigger: triggered.peakMiB, plainBefore: plainRun.beforeMiB, plain: plainRun.peakMiB },
-	};
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export async function realN8n(sizes: Sizes): Promise<ScenarioResult> {
 	const rows: Row[] = [];
@@ -396,27 +291,6 @@ export async function realN8n(sizes: Sizes): Promise<ScenarioResult> {
 			});
 		}
 
-		const load = await triggerLoad(stack, sizes);
-		const ratio = load.triggerPerSecond / load.plainPerSecond;
-		rows.push({
-			figure: 'Trigger: signed deliveries verified, deduplicated and started per second, as a ratio to a bare Webhook node',
-			scenario: `${load.n} distinct job.completed events, ${load.parallel} at a time, real n8n`,
-			ours: `${fmt(ratio)}× (${fmt(load.triggerPerSecond, 1)}/s; ${load.triggerOk} answered 200, ${load.triggerRuns} runs; the same ${load.n} again: ${load.duplicateOk} answered 200, ${load.duplicateRuns} runs)`,
-			baseline: `bare Webhook node: ${fmt(load.plainPerSecond, 1)}/s, ${load.plainOk} answered 200, ${load.plainRuns} runs`,
-			limit: '1.00',
-			target: 'report the ratio; every event one run, every duplicate none',
-			met: yesNo(load.triggerRuns === load.n && load.duplicateRuns === 0 && load.triggerOk === load.n),
-		});
-		rows.push({
-			figure: 'n8n RSS during the Trigger load',
-			scenario: 'the same, main n8n process (/proc VmRSS, sampled every 100 ms)',
-			ours: `peak ${fmt(load.rss.trigger, 0)} MiB (${fmt(load.rss.before, 0)} MiB before)`,
-			baseline: `bare Webhook node: peak ${fmt(load.rss.plain, 0)} MiB (${fmt(load.rss.plainBefore, 0)} MiB before)`,
-			limit: '—',
-			target: 'report',
-			met: 'reported',
-		});
-		if (load.triggerRuns !== load.n || load.duplicateRuns !== 0) broken.push(`trigger load: ${load.triggerRuns}/${load.n} runs, ${load.duplicateRuns} runs from duplicates`);
 		return { rows, notes, broken, sections };
 	} finally {
 		await stack.stop();

@@ -5,7 +5,7 @@
  *   npx tsx bench/run.ts            full sizes; prints the table and writes BENCHMARKS.md
  *   npx tsx bench/run.ts --smoke    small sizes for CI; prints only, never writes BENCHMARKS.md;
  *                                   exits non-zero only on a crash or a clearly broken count
- *   --only=plane,n8n,poll,callback,batch,memory,overhead   a subset (never writes BENCHMARKS.md)
+ *   --only=plane,n8n,trigger,poll,callback,batch,memory,overhead   a subset (never writes BENCHMARKS.md)
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { realN8n } from './n8n';
+import { triggerUnderLoad } from './trigger';
 import { plane } from './plane';
 import { FULL, SMOKE, batches, callbackMode, memory, overhead, pollMode } from './scenarios';
 import type { Row, ScenarioResult, Sizes } from './scenarios';
@@ -22,6 +23,7 @@ const ROOT = path.resolve(__dirname, '..');
 const SCENARIOS: Record<string, (sizes: Sizes) => Promise<ScenarioResult>> = {
 	plane,
 	n8n: realN8n,
+	trigger: triggerUnderLoad,
 	poll: pollMode,
 	callback: callbackMode,
 	batch: batches,

@@ -58,6 +58,8 @@ export interface Sizes {
 	n8nPremiumJobs: number;
 	n8nBatchSeconds: number;
 	triggerDeliveries: number;
+	/** How many deliveries the Trigger already remembers, one variant each. */
+	triggerRemembered: number[];
 }
 
 export const FULL: Sizes = {
@@ -79,6 +81,7 @@ export const FULL: Sizes = {
 	n8nPremiumJobs: 100,
 	n8nBatchSeconds: 30,
 	triggerDeliveries: 300,
+	triggerRemembered: [1_000, 10_000, 20_000],
 };
 
 export const SMOKE: Sizes = {
@@ -100,6 +103,7 @@ export const SMOKE: Sizes = {
 	n8nPremiumJobs: 10,
 	n8nBatchSeconds: 3,
 	triggerDeliveries: 30,
+	triggerRemembered: [1_000],
 };
 
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');
