@@ -60,6 +60,8 @@ export interface Sizes {
 	triggerDeliveries: number;
 	/** How many deliveries the Trigger already remembers, one variant each. */
 	triggerRemembered: number[];
+	/** The Trigger's diagnostic variants (one thing taken out, the legacy engine): full runs only. */
+	triggerDiagnostics: boolean;
 }
 
 export const FULL: Sizes = {
@@ -82,6 +84,7 @@ export const FULL: Sizes = {
 	n8nBatchSeconds: 30,
 	triggerDeliveries: 300,
 	triggerRemembered: [1_000, 10_000, 20_000],
+	triggerDiagnostics: true,
 };
 
 export const SMOKE: Sizes = {
@@ -103,7 +106,8 @@ export const SMOKE: Sizes = {
 	n8nPremiumJobs: 10,
 	n8nBatchSeconds: 3,
 	triggerDeliveries: 30,
-	triggerRemembered: [1_000],
+	triggerRemembered: [],
+	triggerDiagnostics: false,
 };
 
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');
