@@ -62,8 +62,8 @@ describe('publish.yml', () => {
 });
 
 describe('package.json, as n8n verifies it', () => {
-	it('is version 0.5.0, MIT, with an author email, a homepage and a public GitHub repository matching it', () => {
-		expect(pkg.version).toBe('0.5.0');
+	it('is version 0.5.1, MIT, with an author email, a homepage and a public GitHub repository matching it', () => {
+		expect(pkg.version).toBe('0.5.1');
 		expect(pkg.license).toBe('MIT');
 		expect(pkg.author.email).toMatch(/^[^@\s]+@[^@\s]+\.[a-z]+$/);
 		expect(pkg.repository.type).toBe('git');
