@@ -155,6 +155,8 @@ export function geminiOmniTriggerWorkflow(options: {
 	events?: Array<'job.completed' | 'job.failed'>;
 	downloadOutput?: boolean;
 	afterName?: string;
+	/** The Trigger's version: 2 (what the editor adds) unless a test needs a workflow saved with 1. */
+	typeVersion?: 1 | 2;
 }): { workflow: WorkflowInput; webhookId: string; triggerName: string; afterName: string } {
 	const webhookId = randomUUID();
 	const triggerName = 'Gemini Omni Trigger';
@@ -170,7 +172,7 @@ export function geminiOmniTriggerWorkflow(options: {
 				id: randomUUID(),
 				name: triggerName,
 				type: GEMINI_OMNI_TRIGGER_NODE_TYPE,
-				typeVersion: 1,
+				typeVersion: options.typeVersion ?? 2,
 				position: [0, 0],
 				webhookId,
 				parameters,

@@ -35,8 +35,8 @@ let both: ActiveTrigger;
 /** Only job.completed selected. */
 let completedOnly: ActiveTrigger;
 
-async function activeTrigger(name: string, events: Array<'job.completed' | 'job.failed'>): Promise<ActiveTrigger> {
-	const { workflow, webhookId, triggerName, afterName } = geminiOmniTriggerWorkflow({ name, credential, events });
+async function activeTrigger(name: string, events: Array<'job.completed' | 'job.failed'>, typeVersion?: 1 | 2): Promise<ActiveTrigger> {
+	const { workflow, webhookId, triggerName, afterName } = geminiOmniTriggerWorkflow({ name, credential, events, typeVersion });
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	const url = n8n.webhookUrl(triggerWebhookPath(webhookId));
@@ -154,6 +154,25 @@ describe('duplicate deliveries of one (jobId, event)', () => {
 		const executions = await executionsForJob(both, jobId);
 		expect(executions.map((execution) => execution.status)).toEqual(['success']);
 		expect(nodeOutput(executions[0], both.afterName).map((item) => item.json.jobId)).toEqual([jobId]);
+	});
+});
+
+describe('version 1 of the Trigger (workflows saved before 0.5.1)', () => {
+	it('a forged delivery gets 401; the genuine one starts one run, its redelivery none', async () => {
+		const v1 = await activeTrigger('e2e trigger: version 1', ['job.completed', 'job.failed'], 1);
+		const saved = await n8n.api<{ nodes: Array<{ name: string; typeVersion: number }> }>('GET', `/workflows/${v1.workflowId}`);
+		expect(saved.nodes.find((node) => node.name === v1.triggerName)?.typeVersion).toBe(1);
+		const jobId = await finishedJob('An old workflow still listens');
+		const { body } = await genuineEvent(jobId);
+		const forged = await sim.sendSignedWebhook(v1.url, body, { signature: createHmac('sha256', 'not-the-account-secret').update(body).digest('hex') });
+		const genuine = await sim.sendSignedWebhook(v1.url, body);
+		const again = await sim.sendSignedWebhook(v1.url, body);
+		await sleep(SETTLE_MS);
+
+		expect([forged.status, genuine.status, again.status]).toEqual([401, 200, 200]);
+		const executions = await executionsForJob(v1, jobId);
+		expect(executions.map((execution) => execution.status)).toEqual(['success']);
+		expect(nodeOutput(executions[0], v1.afterName).map((item) => item.json.jobId)).toEqual([jobId]);
 	});
 });
 
