@@ -21,7 +21,7 @@ import { join } from 'node:path';
 
 import { REPO_ROOT, SCRATCH_DIR } from '../scripts/lib/n8n-instance';
 import { startStack, type Stack } from '../scripts/lib/stack';
-import { geminiOmniTriggerWorkflow, triggerWebhookPath, webhookWorkflow } from '../scripts/lib/workflows';
+import { GEMINI_OMNI_CREDENTIAL_TYPE, GEMINI_OMNI_NODE_TYPE, geminiOmniTriggerWorkflow, triggerWebhookPath, webhookWorkflow } from '../scripts/lib/workflows';
 import { credentialFor, finishedExecutions } from './n8n';
 import { fmt } from './lib/measure';
 import { addKey } from './lib/ours';
@@ -30,7 +30,7 @@ import type { Row, ScenarioResult, Sizes } from './scenarios';
 const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');
 
-type Receiver = 'trigger' | 'webhook' | 'webhookWithExpression';
+type Receiver = 'trigger' | 'webhook' | 'webhookWithExpression' | 'webhookWithCredential';
 
 export interface Variant {
 	receiver: Receiver;
@@ -173,8 +173,27 @@ async function activeReceiver(stack: Stack, variant: Variant): Promise<{ workflo
 		response: { mode: 'onReceived' },
 		steps: [{ name: 'After Webhook', type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} }],
 	});
-	// One expression anywhere in the node's parameters is enough for n8n to take an isolate per call.
-	if (variant.receiver === 'webhookWithExpression') (workflow.nodes[0] as { parameters: Record<string, unknown> }).parameters.responseCode = '={{ 200 }}';
+	// One expression anywhere in the node's parameters is enough for n8n to take an isolate per call
+	// (`nodeParametersAreStatic`). It must be a parameter n8n keeps when it saves the node: a top-level
+	// `responseCode` was dropped, and that variant took no isolate.
+	if (variant.receiver === 'webhookWithExpression') {
+		const webhook = workflow.nodes[0] as { parameters: Record<string, unknown> };
+		webhook.parameters.options = { ...(webhook.parameters.options as object | undefined), ignoreBots: '={{ false }}' };
+	}
+	// A node holding a credential, connected to nothing: n8n checks every enabled node's credentials
+	// before each run (credentials-permission-checker.js), whether the node runs or not.
+	if (variant.receiver === 'webhookWithCredential') {
+		const credential = await credentialFor(stack, addKey(sim, { plan: 'pro' }), 'pro');
+		workflow.nodes.push({
+			id: randomUUID(),
+			name: 'Holds a Credential',
+			type: GEMINI_OMNI_NODE_TYPE,
+			typeVersion: 1,
+			position: [0, 300],
+			parameters: { resource: 'job', operation: 'get', jobId: 'job_never_run' },
+			credentials: { [GEMINI_OMNI_CREDENTIAL_TYPE]: credential },
+		});
+	}
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	return { workflowId, url: n8n.webhookUrl(path) };
