@@ -10,8 +10,8 @@
  *   webhook phase (`live-webhooks.js`, `webhookPhaseNeedsIsolate`);
  * - the same Webhook node with one expression in its parameters: n8n acquires the isolate, as it does
  *   for every start node that is not a static Webhook node, the Trigger included;
- * - diagnostic copies of the Trigger: answering before n8n starts the run (as before 0.5.1), reading
- *   the credential on every delivery, no static-data write, no run;
+ * - diagnostic copies of the Trigger: reading the credential on every delivery, no static-data write,
+ *   no run;
  * - both again with `N8N_EXPRESSION_ENGINE=legacy` (no isolates at all);
  * - the Trigger with 1k / 10k / 20k deliveries already remembered in its static data.
  */
@@ -52,9 +52,7 @@ const DIAGNOSTIC_EDITS = {
 	/** Dedup in this process only: the delivery is not written to static data. */
 	staticDataWrite: [["(0, deliveries_1.rememberDelivery)(this.getWorkflowStaticData('node'),", '(0, deliveries_1.rememberDelivery)({},']],
 	/** The delivery is answered and remembered, but starts no run. */
-	run: [['return { workflowData: [[item]] };', 'response.status(200).json({ received: true }); return { noWebhookResponse: true };']],
-	/** The Trigger before 0.5.1: a delivery is answered before n8n starts its run. */
-	answerFirst: [['return { workflowData: [[item]] };', 'response.status(200).json({ received: true }); return { noWebhookResponse: true, workflowData: [[item]] };']],
+	run: [['return { noWebhookResponse: true, workflowData: [[item]] };', 'return { noWebhookResponse: true };']],
 	/** The credential is read on every delivery (the Trigger before it kept the secret). */
 	keptSecret: [['(this.getNode().credentials?.[transport_1.CREDENTIAL_TYPE]?.id ?? undefined,', '(undefined,']],
 } satisfies Record<string, Array<[string, string]>>;
@@ -269,7 +267,6 @@ async function diagnostics(webhook: Measured, trigger: Measured, n: number, scen
 	const rows: Row[] = [];
 	const withIsolate = await measure({ receiver: 'webhookWithExpression', engine: 'default' });
 	const withCredential = await measure({ receiver: 'webhookWithCredential', engine: 'default' });
-	const answerFirst = await measure({ receiver: 'trigger', engine: 'default', without: 'answerFirst' });
 	const readEachTime = await measure({ receiver: 'trigger', engine: 'default', without: 'keptSecret' });
 	const noWrite = await measure({ receiver: 'trigger', engine: 'default', without: 'staticDataWrite' });
 	const noRun = await measure({ receiver: 'trigger', engine: 'default', without: 'run' });
@@ -280,15 +277,6 @@ async function diagnostics(webhook: Measured, trigger: Measured, n: number, scen
 		figure: "Where the time went: n8n's Webhook node with one expression parameter, for which n8n takes an expression isolate for each webhook call as it does for every start node but a static Webhook node (the Trigger included), as a ratio to the bare Webhook node; the Trigger as a ratio to it",
 		scenario,
 		ours: `Webhook node with an isolate: speed ${fmt(withIsolate.perSecond / webhook.perSecond)}×, RSS growth ${fmt(growth(withIsolate) / growth(webhook))}× (${describe(withIsolate)}); the Trigger against it: speed ${fmt(trigger.perSecond / withIsolate.perSecond)}×, RSS growth ${fmt(growth(trigger) / growth(withIsolate))}×. Not the cause: a credential in the workflow (n8n checks it before each run): speed ${fmt(withCredential.perSecond / webhook.perSecond)}×, RSS growth ${fmt(growth(withCredential) / growth(webhook))}× (${describe(withCredential)})`,
-		baseline: `bare Webhook node: ${describe(webhook)}`,
-		limit: '—',
-		target: 'report',
-		met: 'reported',
-	});
-	rows.push({
-		figure: 'Where the memory went: the Trigger before 0.5.1, which answered a delivery before n8n started its run, as a ratio to the bare Webhook node',
-		scenario: `${scenario}; a diagnostic copy of the Trigger`,
-		ours: `RSS growth ${fmt(growth(answerFirst) / growth(webhook))}×, speed ${fmt(answerFirst.perSecond / webhook.perSecond)}× (${describe(answerFirst)})`,
 		baseline: `bare Webhook node: ${describe(webhook)}`,
 		limit: '—',
 		target: 'report',

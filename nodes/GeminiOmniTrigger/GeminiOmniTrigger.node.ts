@@ -43,9 +43,7 @@ export class GeminiOmniTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'geminiOmniApi', required: true}],
-		// A delivery that starts a run is answered by n8n itself (200, no body) once that run has been
-		// started: see webhook().
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: 'noData', path: 'gemini-omni' }],
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'gemini-omni' }],
 		properties: [
 			{
 				displayName:
@@ -150,31 +148,26 @@ export class GeminiOmniTrigger implements INodeType {
 		// A retried delivery of the same (jobId, event) is acknowledged and starts nothing.
 		const scope = `${this.getWorkflow().id}:${this.getNode().id}:`;
 		const firstDelivery = wanted && rememberDelivery(this.getWorkflowStaticData('node'), scope, event.jobId, event.event);
-		if (!wanted || !firstDelivery) {
-			response.status(200).json({ received: true, ...(wanted ? { duplicate: true } : {}) });
-			return { noWebhookResponse: true };
-		}
+		// Answer at once, before any slow work, so the platform does not retry a delivery we received.
+		// Not left to n8n (after the run has started): n8n 2.41 starts a run by wrapping this call's static
+		// data again, which clears its changed flag, and the delivery's key would then never be saved.
+		response.status(200).json({ received: true, ...(wanted && !firstDelivery ? { duplicate: true } : {}) });
+		if (!wanted || !firstDelivery) return { noWebhookResponse: true };
 
 		const item: INodeExecutionData = { json: event as IDataObject };
-		if (event.status !== 'done' || !event.outputUrl || !(this.getNodeParameter('downloadOutput', false) as boolean)) {
-			// n8n answers once the run has been started. Under a burst, the sender's next delivery then
-			// waits for n8n to keep up, as with n8n's own Webhook node; answered first, runs piled up
-			// behind the answers, each holding an expression isolate (BENCHMARKS.md: +2.5 GiB for 300).
-			return { workflowData: [[item]] };
-		}
-		// A download can take minutes: answer first, so the platform does not retry a delivery we received.
-		response.status(200).json({ received: true });
-		try {
-			const settings = downloadSettings(
-				this.getNodeParameter('binaryPropertyName', 'data'),
-				this.getNodeParameter('maxOutputSizeMb', 2048),
-				this.getNodeParameter('databaseBinaryLimitMb', DATABASE_BINARY_LIMIT_MB),
-			);
-			const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, settings);
-			item.binary = { [settings.binaryPropertyName]: binary };
-		} catch (error) {
-			// The event is already acknowledged: start the workflow anyway, with the reason the file is missing.
-			item.json.downloadError = (error as Error).message;
+		if (event.status === 'done' && event.outputUrl && (this.getNodeParameter('downloadOutput', false) as boolean)) {
+			try {
+				const settings = downloadSettings(
+					this.getNodeParameter('binaryPropertyName', 'data'),
+					this.getNodeParameter('maxOutputSizeMb', 2048),
+					this.getNodeParameter('databaseBinaryLimitMb', DATABASE_BINARY_LIMIT_MB),
+				);
+				const binary = await downloadJobOutput.call(this, { ...event, jobId: event.jobId, status: 'done' }, 0, settings);
+				item.binary = { [settings.binaryPropertyName]: binary };
+			} catch (error) {
+				// The event is already acknowledged: start the workflow anyway, with the reason the file is missing.
+				item.json.downloadError = (error as Error).message;
+			}
 		}
 		return { noWebhookResponse: true, workflowData: [[item]] };
 	}

@@ -205,14 +205,11 @@ describe('signatures', () => {
 
 		// The same URL and body, correctly signed: accepted once (the rejected ones took no dedup slot).
 		const genuine = await sim.sendSignedWebhook(both.url, body);
-		const answeredAt = Date.now();
 		expect(genuine.status).toBe(200);
 		const started = await n8n.waitForExecution(both.workflowId, {
 			accept: (execution) => nodeOutput(execution, both.triggerName)[0]?.json.jobId === jobId,
 		});
 		expect(started.status).toBe('success');
-		// n8n answers a delivery that starts a run once that run has started (a burst waits for n8n).
-		expect(Date.parse(started.startedAt)).toBeLessThanOrEqual(answeredAt);
 		await sleep(500);
 		expect(await n8n.listExecutions(both.workflowId)).toHaveLength(before + 1);
 	});
