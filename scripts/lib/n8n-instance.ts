@@ -546,7 +546,23 @@ function ensureOk(method: string, url: string, result: HttpResult): void {
 /** Statuses after which an execution will not change any more. */
 const FINISHED_STATUSES = new Set(['success', 'error', 'crashed', 'canceled']);
 
+/**
+ * Starts n8n; a start that failed only because a port it was given by findFreePort was taken meanwhile
+ * (another n8n of a concurrent suite picked the same free port between our check and its bind: seen
+ * once for the task broker's port) is tried again with new ports, at most twice.
+ */
 export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstance> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startN8nOnce(options);
+		} catch (error) {
+			const portTaken = error instanceof N8nStartError && /port \d+ is already in use|EADDRINUSE/i.test(error.logTail);
+			if (!portTaken || attempt >= 3 || options.signal?.aborted) throw error;
+		}
+	}
+}
+
+async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	const version = options.n8nVersion ?? N8N_VERSION;
 	const isV1 = version.startsWith('1.');
 	const node = isV1 ? findNode20() : findNode24();
