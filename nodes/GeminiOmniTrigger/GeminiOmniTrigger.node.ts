@@ -34,7 +34,7 @@ export class GeminiOmniTrigger implements INodeType {
 		group: ['trigger'],
 		// Version 2 behaves as version 1. It exists because n8n treats a version-1 start node like its
 		// Webhook node 1: it evaluates an expression (`options.binaryData`) in an isolate before every
-		// delivery's body is read, which cost about a third of the Trigger's throughput under a burst.
+		// delivery's body is read (a CPU profile: 2.5 s of n8n's time for 300 deliveries).
 		version: [1, 2],
 		defaultVersion: 2,
 		subtitle: '={{ "On " + $parameter["events"].join(", ").replace("job.completed", "Job Completed").replace("job.failed", "Job Failed") }}',
