@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs a pinned n8n application into a git-ignored cache, once. Runs under the Node on PATH
+# Installs a pinned n8n application into a git-ignored cache, once, from the lockfile in
+# scripts/host-locks/n8n-<version> (see scripts/lib/install-host.sh). Runs under the Node on PATH
 # (scripts/toolchain.cjs puts Node 24 there for 2.x and Node 20 for 1.x): sqlite3 is built for it.
 # Flags measured in ../shared/N8N-NOTES.md:
 #  --ignore-scripts: @confluentinc/kafka-javascript would download a binary from outside the registry;
@@ -16,15 +17,18 @@ unset npm_config_ignore_scripts npm_config_legacy_peer_deps
 LOG="$ROOT/.cache/install-n8n-$N8N_VERSION.log"
 echo "[install-n8n] installing n8n@$N8N_VERSION under Node $(node -v) into $DIR (several minutes, once; log: ${LOG#$ROOT/})"
 mkdir -p "$DIR"
-cd "$DIR"
+# Without a committed lockfile (another N8N_VERSION), install_host resolves afresh: 1.x's package.json
+# carries the xlsx override.
 case "$N8N_VERSION" in
-  1.*) echo '{"name":"n8n-host","private":true,"overrides":{"xlsx":"0.18.5"}}' > package.json ;;
-  *)   [ -f package.json ] || echo '{"name":"n8n-host","private":true}' > package.json ;;
+  1.*) [ -f "$ROOT/scripts/host-locks/n8n-$N8N_VERSION/package-lock.json" ] || echo '{"name":"n8n-host","private":true,"overrides":{"xlsx":"0.18.5"}}' > "$DIR/package.json" ;;
 esac
-if ! { npm install --ignore-scripts --no-audit --no-fund "n8n@$N8N_VERSION" \
-       && npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false; } >"$LOG" 2>&1; then
+source "$ROOT/scripts/lib/install-host.sh"
+NPM_FLAGS=(--ignore-scripts --no-audit --no-fund)
+if ! { install_host "$DIR" "n8n@$N8N_VERSION" \
+       && (cd "$DIR" && npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false); } >"$LOG" 2>&1; then
   tail -n 40 "$LOG"; echo "[install-n8n] failed; the whole log is $LOG"; exit 1
 fi
+cd "$DIR"
 test -x node_modules/.bin/n8n
 # n8n cannot open its database without the native binding: fail here, not at n8n's first start.
 (cd node_modules/n8n && node -e "require('sqlite3')")

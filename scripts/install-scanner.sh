@@ -14,19 +14,19 @@ SCANNER_VERSION=0.32.0
 NODE_CLI_VERSION=0.48.3
 unset npm_config_ignore_scripts npm_config_legacy_peer_deps
 
+source "$ROOT/scripts/lib/install-host.sh"
+NPM_FLAGS=(--ignore-scripts --legacy-peer-deps --no-audit --no-fund)
+
 # install_into DIR FILE-THAT-MUST-EXIST PACKAGE...
 install_into() {
   local dir="$1" check="$2"; shift 2
   if [ -f "$dir/.installed" ]; then return; fi
   mkdir -p "$dir"
-  (
-    cd "$dir"
-    echo '{"name":"verification-tool-host","private":true}' > package.json
-    # typescript 5.9 and n8n-workflow: the parser and the plugin's peer (see above).
-    npm install --ignore-scripts --legacy-peer-deps --no-audit --no-fund "$@" typescript@5.9.3 n8n-workflow@2.41.0
-    test -e "$check"
-    touch .installed
-  )
+  [ -f "$dir/package.json" ] || echo '{"name":"verification-tool-host","private":true}' > "$dir/package.json"
+  # typescript 5.9 and n8n-workflow: the parser and the plugin's peer (see above).
+  install_host "$dir" "$@" typescript@5.9.3 n8n-workflow@2.41.0
+  (cd "$dir" && test -e "$check")
+  touch "$dir/.installed"
 }
 
 install_into "$ROOT/.cache/scan-community-package-$SCANNER_VERSION" node_modules/@n8n/scan-community-package/scanner/scanner.mjs \
