@@ -4,7 +4,7 @@ const base = {
 	testEnvironment: 'node',
 	transform: { '^.+\\.ts$': tsJest },
 	// n8n's install cache and temp user folders hold package.json files Jest must not index.
-	modulePathIgnorePatterns: ['<rootDir>/.tmp/', '<rootDir>/.cache/', '<rootDir>/dist/'],
+	modulePathIgnorePatterns: ['<rootDir>/.tmp/', '<rootDir>/.cache/', '<rootDir>/dist/', '<rootDir>/scripts/host-locks/'],
 };
 module.exports = {
 	// e2e tests start real n8n; each sets its own longer timeouts where needed.

@@ -41,6 +41,12 @@ export function n8nHome(version: string): string {
 export const SCRATCH_DIR = join(REPO_ROOT, '.tmp');
 const PACKAGE_CACHE_DIR = join(SCRATCH_DIR, 'n8n-package-cache');
 
+/** A new folder under SCRATCH_DIR, which a fresh clone does not have yet. */
+export function scratchFolder(prefix: string): string {
+	mkdirSync(SCRATCH_DIR, { recursive: true });
+	return mkdtempSync(join(SCRATCH_DIR, prefix));
+}
+
 /** The owner n8n creates from the environment; dev prints these so a person can sign in. */
 export const DEFAULT_OWNER = {
 	email: 'owner@example.com',
@@ -569,10 +575,7 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	const entry = n8nEntryPoint(version);
 	const owner = options.owner ?? DEFAULT_OWNER;
 	const folderWasGiven = options.userFolder !== undefined;
-	mkdirSync(SCRATCH_DIR, { recursive: true });
-	const userFolder = options.userFolder
-		? resolve(options.userFolder)
-		: mkdtempSync(join(SCRATCH_DIR, `n8n-${new Date().toISOString().replace(/[:.]/g, '-')}-`));
+	const userFolder = options.userFolder ? resolve(options.userFolder) : scratchFolder(`n8n-${new Date().toISOString().replace(/[:.]/g, '-')}-`);
 	mkdirSync(userFolder, { recursive: true });
 	const keepFolder = options.keepFolder ?? folderWasGiven;
 	const removeFolder = () => {

@@ -10,12 +10,12 @@
  * `bull:jobs:active` list.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { SCRATCH_DIR, findFreePort, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
+import { findFreePort, scratchFolder, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -184,8 +184,7 @@ export interface QueueStack {
 /** Redis, PostgreSQL, main, one webhook process and `workers` workers (default 2). */
 export async function startQueueStack(options: QueueStackOptions = {}): Promise<QueueStack> {
 	const services = await startQueueServices();
-	mkdirSync(SCRATCH_DIR, { recursive: true });
-	const root = mkdtempSync(join(SCRATCH_DIR, 'queue-'));
+	const root = scratchFolder('queue-');
 	const webhookPort = await findFreePort();
 	const webhookBase = `http://127.0.0.1:${webhookPort}/`;
 	/** One port per webhook process; the first one's is the URL every process builds resume and trigger URLs for. */

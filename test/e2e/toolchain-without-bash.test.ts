@@ -5,10 +5,10 @@
  * npm and a POSIX sh (npm runs scripts with sh; dash here, cmd.exe on Windows) — no bash.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { REPO_ROOT, SCRATCH_DIR } from '../../scripts/lib/n8n-instance';
+import { REPO_ROOT, scratchFolder } from '../../scripts/lib/n8n-instance';
 
 jest.setTimeout(300_000);
 
@@ -16,8 +16,7 @@ let copy: string;
 let bin: string;
 
 beforeAll(() => {
-	mkdirSync(SCRATCH_DIR, { recursive: true });
-	const scratch = mkdtempSync(join(SCRATCH_DIR, 'no-bash-'));
+	const scratch = scratchFolder('no-bash-');
 	copy = join(scratch, 'repo');
 	bin = join(scratch, 'bin');
 	const tracked = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' });

@@ -5,11 +5,10 @@
  * what was saved can recognise the platform's redeliveries then.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 import { startSimulator, type Simulator } from '../../simulator';
-import { SCRATCH_DIR, startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import { scratchFolder, startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
 import { geminiOmniTriggerWorkflow, nodeOutput, triggerWebhookPath } from '../../scripts/lib/workflows';
 import { createSimulatorCredential, executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob, waitUntilTriggerListens } from './support';
 
@@ -23,7 +22,7 @@ let userFolder: string;
 beforeAll(async () => {
 	// n8n on 2 cores takes seconds to answer 50 requests at once: the simulator waits up to a minute.
 	sim = await startSimulator({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
-	userFolder = mkdtempSync(join(SCRATCH_DIR, 'n8n-restart-'));
+	userFolder = scratchFolder('n8n-restart-');
 });
 afterAll(async () => {
 	await n8n?.stop();
