@@ -143,7 +143,7 @@ export function waitProperties(): INodeProperties[] {
 				},
 			],
 			default: 'poll',
-			displayOptions: { show: { waitForCompletion: [true] } },
+			displayOptions: { show: { waitForCompletion: [true] }, hide: { '@tool': [true] } },
 			description: 'How to learn that the job has finished',
 		},
 		{
@@ -152,7 +152,7 @@ export function waitProperties(): INodeProperties[] {
 			name: 'callbackNotice',
 			type: 'notice',
 			default: '',
-			displayOptions: { show: { waitForCompletion: [true], waitMode: ['callback'] } },
+			displayOptions: { show: { waitForCompletion: [true], waitMode: ['callback'] }, hide: { '@tool': [true] } },
 		},
 		{
 			displayName:
@@ -160,14 +160,14 @@ export function waitProperties(): INodeProperties[] {
 			name: 'loopNotice',
 			type: 'notice',
 			default: '',
-			displayOptions: { show: { waitForCompletion: [true], waitMode: ['loop'] } },
+			displayOptions: { show: { waitForCompletion: [true], waitMode: ['loop'] }, hide: { '@tool': [true] } },
 		},
 		{
 			displayName: 'Download Output',
 			name: 'downloadOutput',
 			type: 'boolean',
 			default: true,
-			displayOptions: { show: { waitForCompletion: [true] } },
+			displayOptions: { show: { waitForCompletion: [true] }, hide: { '@tool': [true] } },
 			description: 'Whether to stream the finished file into a binary field of the output item',
 		},
 		{
@@ -175,7 +175,7 @@ export function waitProperties(): INodeProperties[] {
 			name: 'binaryPropertyName',
 			type: 'string',
 			default: 'data',
-			displayOptions: { show: { waitForCompletion: [true], downloadOutput: [true] } },
+			displayOptions: { show: { waitForCompletion: [true], downloadOutput: [true] }, hide: { '@tool': [true] } },
 			hint: 'The name of the output binary field to put the file in',
 			description: 'The file is named after the job ID, e.g. job_abc123.mp4 or job_abc123.mp3',
 		},

@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { agentToolProperties } from './agentTool';
 import * as audio from './audio';
 import * as character from './character';
 import * as file from './file';
@@ -29,6 +30,7 @@ export const properties: INodeProperties[] = [
 	...audio.description,
 	...file.description,
 	...job.description,
+	...agentToolProperties(),
 ];
 
 /**

@@ -19,6 +19,7 @@ import { binaryContentHash } from '../helpers/binary';
 import { PASS_STATE_FIELD, readPassState, runPass } from '../scheduler/passes';
 import type { AcceptedJob, ItemJobError, JobRequest } from '../scheduler';
 import type { Job } from '../helpers/job';
+import { agentResult, isAgentToolCall, requestForAgent } from './agentTool';
 import * as resources from './index';
 
 type Operation = (this: IExecuteFunctions, itemIndex: number) => Promise<JobRequest>;
@@ -91,19 +92,26 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (!toRequest) {
 		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`);
 	}
-	const continueOnFail = this.continueOnFail();
+	// An agent's tool call answers every call with a result the model can read (actions/agentTool.ts).
+	const agentTool = isAgentToolCall(this);
+	const continueOnFail = agentTool || this.continueOnFail();
 	// Loop mode: items may come back carrying running jobs, so a parameter error must not stop the node
 	// before the pass has named them (the pass reports it with every job it knows).
 	const loopMode =
-		resource !== 'job' && resource !== 'file' && this.getNodeParameter('waitForCompletion', 0, true) === true && this.getNodeParameter('waitMode', 0, 'poll') === 'loop';
+		!agentTool &&
+		resource !== 'job' &&
+		resource !== 'file' &&
+		this.getNodeParameter('waitForCompletion', 0, true) === true &&
+		this.getNodeParameter('waitMode', 0, 'poll') === 'loop';
 
 	const options = (this.getNodeParameter('options', 0, {}) as IDataObject) ?? {};
-	const reusePaidJobs = options.reusePaidJobs !== false && !loopMode;
+	const reusePaidJobs = options.reusePaidJobs !== false && !loopMode && !agentTool;
 	// Reading parameters can fail per item (an empty prompt, a bad expression): that item fails alone.
 	const requests: Array<JobRequest | Error> = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const request = await toRequest.call(this, itemIndex);
+			const asked = await toRequest.call(this, itemIndex);
+			const request = agentTool ? requestForAgent(this, asked, itemIndex) : asked;
 			if (reusePaidJobs && request.body) request.fingerprint = await fingerprintOf.call(this, request, itemIndex);
 			requests.push(request);
 		} catch (error) {
@@ -118,6 +126,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	try {
 		return await runRequests.call(this, requests, {
 			continueOnFail,
+			agentTool,
 			loopMode,
 			maxConcurrentJobs,
 			maxCreditsPerExecution,
@@ -138,6 +147,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 interface RunSettings {
 	continueOnFail: boolean;
+	agentTool: boolean;
 	loopMode: boolean;
 	maxConcurrentJobs?: number;
 	maxCreditsPerExecution?: number;
@@ -243,7 +253,8 @@ async function runRequests(this: IExecuteFunctions, requests: Array<JobRequest |
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < outcomes.length; itemIndex++) {
 		const outcome = outcomes[itemIndex];
-		if (outcome.ok) output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
+		if (settings.agentTool) output.push(agentResult(outcome, itemIndex));
+		else if (outcome.ok) output.push({ ...outcome.result, pairedItem: { item: itemIndex } });
 		else if (continueOnFail) output.push(errorItem(outcome.error.cause, itemIndex, outcome.error.context));
 		else throw stoppingError.call(this, outcome.error, itemIndex, acceptedJobs);
 	}

@@ -167,7 +167,12 @@ export interface DownloadSettings {
 	maxBytes: number;
 	/** What n8n's `database` binary mode stores per file (N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE, n8n's default 512 MiB). */
 	databaseLimitBytes: number;
+	/** 'note': an output over maxBytes is not downloaded and the result says so (an agent's tool call); default: the item fails. */
+	overLimit?: 'fail' | 'note';
 }
+
+/** The output is larger than the download's limit (Max Output Size, or an agent tool's file size): not downloaded. */
+export class OutputTooLargeError extends NodeOperationError {}
 
 /** n8n's own default for N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE (MiB); node code cannot read n8n's settings. */
 export const DATABASE_BINARY_LIMIT_MB = 512;
@@ -212,7 +217,7 @@ export async function downloadJobOutput(
 	const download = await openDownload.call(this, job.outputUrl, { itemIndex, jobId: job.jobId, signal });
 	if (download.contentLength !== undefined && download.contentLength > settings.maxBytes) {
 		download.stream.destroy?.();
-		throw new NodeOperationError(
+		throw new OutputTooLargeError(
 			this.getNode(),
 			`The output of job ${job.jobId} is ${(download.contentLength / 1048576).toFixed(1)} MiB, over the "Max Output Size" of ${(settings.maxBytes / 1048576).toFixed(0)} MiB. Not downloaded; its outputUrl stays valid for 7 days.`,
 			{ itemIndex },
@@ -241,7 +246,7 @@ export async function downloadJobOutput(
 		throw new NodeOperationError(this.getNode(), store.message(job.jobId, undefined), { itemIndex, description: store.description });
 	}
 	if (cap.exceeded()) {
-		throw new NodeOperationError(
+		throw new OutputTooLargeError(
 			this.getNode(),
 			`The output of job ${job.jobId} is larger than the "Max Output Size" of ${(settings.maxBytes / 1048576).toFixed(0)} MiB (the server sent no size, so it was counted while downloading). Download stopped; its outputUrl stays valid for 7 days.`,
 			{ itemIndex },

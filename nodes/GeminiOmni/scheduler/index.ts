@@ -7,7 +7,7 @@
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { downloadJobOutput, uploadBinary } from '../helpers/binary';
+import { OutputTooLargeError, downloadJobOutput, uploadBinary } from '../helpers/binary';
 import type { DownloadSettings, MediaKind } from '../helpers/binary';
 import type { Job } from '../helpers/job';
 import { isFinished, normalizeJob } from '../helpers/job';
@@ -73,6 +73,13 @@ export type SharedRequestOptions = Partial<ApiRequestOptions> & { credentials: G
 export interface JobResult {
 	json: IDataObject;
 	binary?: Record<string, IBinaryData>;
+}
+
+/** The items Max Credits per Execution refused, with the figures (an agent's tool result shows them). */
+const capRefusals = new WeakMap<Error, CreditCapError>();
+
+export function creditCapRefusalOf(error: Error): CreditCapError | undefined {
+	return capRefusals.get(error);
 }
 
 /** An item's failure, with what is known about its job so the paid job is never lost. */
@@ -180,7 +187,10 @@ export async function runJobBatch(
 		// Only batches that submit count an execution's credits (Job → Get shows none).
 		credits: new CreditBudget(
 			options.maxCreditsPerExecution ?? 0,
-			requests.some((request) => !(request instanceof Error) && request.body) ? creditsOfExecution(this.getExecutionId()) : new ExecutionCredits(),
+			// A run without an execution ID (an MCP client's tool call is answered inside the webhook) shares nothing.
+			requests.some((request) => !(request instanceof Error) && request.body) && this.getExecutionId()
+				? creditsOfExecution(this.getExecutionId())
+				: new ExecutionCredits(),
 			keyLimits.creditCosts,
 		),
 		paidMarks: options.paidMarks,
@@ -409,10 +419,12 @@ async function reserveCredits(batch: Batch, request: JobRequest, itemIndex: numb
 		if (!(error instanceof CreditCapError)) {
 			throw new NodeOperationError(batch.ctx.getNode(), 'The execution was cancelled before the job was submitted', { itemIndex });
 		}
-		throw new NodeOperationError(batch.ctx.getNode(), error.message, {
+		const refusal = new NodeOperationError(batch.ctx.getNode(), error.message, {
 			itemIndex,
 			description: `Options → Max Credits per Execution is ${error.cap}. Nothing was submitted for this item and it cost nothing; raise the cap (0 means no cap) and run it again.`,
 		});
+		capRefusals.set(refusal, error);
+		throw refusal;
 	}
 }
 
@@ -554,6 +566,10 @@ async function resultOf(batch: Batch, job: Job, request: JobRequest, itemIndex: 
 	try {
 		const binary = await downloadJobOutput.call(ctx, job, itemIndex, request.download, batch.signal);
 		result.binary = { [request.download.binaryPropertyName]: binary };
+	} catch (error) {
+		// An agent's tool call: a file over its limit is a note in the result, and the outputUrl serves.
+		if (!(request.download.overLimit === 'note' && error instanceof OutputTooLargeError)) return await Promise.reject(error);
+		result.json.outputNote = error.message;
 	} finally {
 		batch.downloads.leave();
 	}

@@ -11,7 +11,8 @@ const properties: INodeProperties[] = [
 	// does: only the download settings are offered.
 	...waitProperties().filter((property) => ['downloadOutput', 'binaryPropertyName'].includes(property.name)).map((property) => ({
 		...property,
-		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] } } : undefined,
+		// A tool call downloads by its own Return Output File setting (actions/agentTool.ts).
+		displayOptions: property.name === 'binaryPropertyName' ? { show: { downloadOutput: [true] }, hide: { '@tool': [true] } } : { hide: { '@tool': [true] } },
 	})),
 	optionsSubset(['checkIntervalSeconds', 'maxWaitMinutes', 'maxOutputSizeMb', 'databaseBinaryLimitMb']),
 ];
