@@ -549,5 +549,27 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 			await screenshot(p, `6-agent-tools-search-${term}`);
 		}
 	});
+
+	it('as an agent’s tool, Text to Video shows its model-facing Description and Return Output File, and no wait mode or download', async () => {
+		const p = page();
+		// The tools list from the test before is still open, searched for "omni".
+		await panelItemOfType(p, `${nodeType()}Tool-`).first().click();
+		// n8n opens the tool's parameters at once (its defaults: Video → Text to Video), or lists its actions first.
+		const action = p.locator('[data-test-id="node-creator"] [data-test-id="item-iterator-item"]:visible', { hasText: 'Generate a video from text' });
+		await Promise.race([ndv(p).waitFor(), action.first().waitFor()]);
+		if (!(await ndv(p).isVisible())) await action.first().click();
+		await ndv(p).waitFor();
+		await chooseOption(p, 'resource', 'Video');
+		await chooseOption(p, 'operation', 'Text to Video');
+		const panel = await waitForValue(() => visiblePanel(p), (shown) => shown.names.includes('toolDescription'), {
+			what: 'the tool’s Description field',
+		}).catch(() => visiblePanel(p));
+		expect(panel.names).toEqual(expect.arrayContaining(['toolDescription', 'prompt', 'resolution', 'duration', 'waitForCompletion', 'agentOutputFile']));
+		for (const hidden of ['descriptionType', 'waitMode', 'downloadOutput', 'binaryPropertyName', 'agentMaxFileSizeMb']) expect(panel.names).not.toContain(hidden);
+		const description = await ndv(p).locator('[data-test-id="parameter-input-toolDescription"] textarea').inputValue();
+		for (const words of ['text prompt', 'resolution', 'duration', 'jobId', 'outputUrl', 'budgetReached']) expect(description).toContain(words);
+		await screenshot(p, '9-agent-tool-text-to-video');
+		await closeNdv(p);
+	});
 });
 

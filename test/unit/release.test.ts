@@ -62,8 +62,11 @@ describe('publish.yml', () => {
 });
 
 describe('package.json, as n8n verifies it', () => {
-	it('is version 0.5.1, MIT, with an author email, a homepage and a public GitHub repository matching it', () => {
-		expect(pkg.version).toBe('0.5.1');
+	it('has the version the CHANGELOG and the README describe last, MIT, an author email, a homepage and a public GitHub repository matching it', () => {
+		const changelog = read('CHANGELOG.md');
+		const readme = read('README.md');
+		expect(/^## (\d+\.\d+\.\d+)$/m.exec(changelog)?.[1]).toBe(pkg.version);
+		expect(/^- \*\*(\d+\.\d+\.\d+)\*\* —/m.exec(readme)?.[1]).toBe(pkg.version);
 		expect(pkg.license).toBe('MIT');
 		expect(pkg.author.email).toMatch(/^[^@\s]+@[^@\s]+\.[a-z]+$/);
 		expect(pkg.repository.type).toBe('git');

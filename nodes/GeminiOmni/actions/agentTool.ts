@@ -49,11 +49,11 @@ const TOOL_DESCRIPTIONS: Record<string, Record<string, string>> = {
 };
 
 /**
- * Tool-only parameters. n8n adds its own "Description" to a tool unless the node has one: ours says,
- * per operation, what a model needs to know (cost drivers, time, checking back later).
+ * The tool's "Description", first as n8n places its own. n8n adds that field to a tool unless the node
+ * has one: ours says, per operation, what a model needs to know (cost drivers, time, checking back later).
  */
-export function agentToolProperties(): INodeProperties[] {
-	const descriptions: INodeProperties[] = Object.entries(TOOL_DESCRIPTIONS).flatMap(([resource, operations]) =>
+export function toolDescriptionProperties(): INodeProperties[] {
+	return Object.entries(TOOL_DESCRIPTIONS).flatMap(([resource, operations]) =>
 		Object.entries(operations).map(([operation, text]) => ({
 			displayName: 'Description',
 			name: 'toolDescription',
@@ -65,8 +65,11 @@ export function agentToolProperties(): INodeProperties[] {
 			description: 'What the model is told this tool does, costs and returns',
 		})),
 	);
+}
+
+/** Tool-only: whether (and up to what size) the finished file is attached to the tool's output. */
+export function agentFileProperties(): INodeProperties[] {
 	return [
-		...descriptions,
 		{
 			displayName: 'Return Output File',
 			name: 'agentOutputFile',

@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { agentToolProperties } from './agentTool';
+import { agentFileProperties, toolDescriptionProperties } from './agentTool';
 import * as audio from './audio';
 import * as character from './character';
 import * as file from './file';
@@ -11,6 +11,7 @@ export { audio, character, file, job, video };
 
 /** Every resource's parameters, in the order the editor shows them. */
 export const properties: INodeProperties[] = [
+	...toolDescriptionProperties(),
 	{
 		displayName: 'Resource',
 		name: 'resource',
@@ -30,7 +31,7 @@ export const properties: INodeProperties[] = [
 	...audio.description,
 	...file.description,
 	...job.description,
-	...agentToolProperties(),
+	...agentFileProperties(),
 ];
 
 /**
@@ -39,7 +40,8 @@ export const properties: INodeProperties[] = [
  */
 export function operationSubtitle(): string {
 	const resourceNames = new Map<unknown, string>();
-	for (const option of properties[0].options ?? []) if ('value' in option) resourceNames.set(option.value, option.name);
+	const resource = properties.find((property) => property.name === 'resource');
+	for (const option of resource?.options ?? []) if ('value' in option) resourceNames.set(option.value, option.name);
 	const names: Record<string, string> = {};
 	for (const property of properties) {
 		if (property.name !== 'operation') continue;
