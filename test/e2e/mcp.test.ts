@@ -94,3 +94,13 @@ test('tools/call Text_to_Video submits one job and returns its JSON; Get_Job the
 	expect(String(job.outputUrl)).toMatch(/^http/);
 	expect(generateRequests(sim)).toHaveLength(1);
 });
+
+test('each MCP tool call is a run of its own for Max Credits per Execution (600 in the example): two 375-credit 4K calls both go through', async () => {
+	sim.clearLog();
+	for (const prompt of ['A glacier at dawn', 'A glacier at dusk']) {
+		const result = firstItem(resultText(await client.callTool({ name: 'Text_to_Video', arguments: { prompt, resolution: '4k', duration: 8 } })));
+		expect(result).toMatchObject({ status: 'accepted', creditCost: 375 });
+		expect(result.budgetReached).toBeUndefined();
+	}
+	expect(generateRequests(sim)).toHaveLength(2);
+});
