@@ -10,7 +10,10 @@ import {
 	isDue,
 	nextCheckAt,
 	readPassState,
+	splitByDue,
 	stillRunningState,
+	submitSlots,
+	type PassTally,
 } from '../../nodes/GeminiOmni/scheduler/passes';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -85,5 +88,27 @@ describe('loop pass planning', () => {
 		expect(freeSlots(5, 0)).toBe(5);
 		expect(freeSlots(5, 3)).toBe(2);
 		expect(freeSlots(5, 7)).toBe(0);
+	});
+
+	it('splits a pass: due jobs are checked, queued items wait for a slot, jobs not due go round unasked', () => {
+		const node = 'Loop';
+		const tally: PassTally = { done: [], running: [], abandonedOnServer: 0 };
+		const request = { body: { model: 'gemini-omni-video' } };
+		const dueNow = { itemIndex: 0, state: { node, jobId: 'job_due', dueAt: NOW + DUE_TOLERANCE_MS }, request };
+		const later = { itemIndex: 1, state: { node, jobId: 'job_later', dueAt: NOW + DUE_TOLERANCE_MS + 1 }, request };
+		const fresh = { itemIndex: 2, request };
+		const queuedBefore = { itemIndex: 3, state: { node, queuedSince: NOW - 1000 }, request };
+		const { due, queued } = splitByDue([dueNow, later, fresh, queuedBefore], NOW, tally);
+		expect(due).toEqual([dueNow]);
+		expect(queued).toEqual([fresh, queuedBefore]);
+		expect(tally.running).toEqual([{ itemIndex: 1, state: later.state }]);
+		expect(tally.done).toEqual([]);
+	});
+
+	it('submits into the slots the loop leaves free, never more than the process has free', () => {
+		expect(submitSlots({ limit: 5 }, 2)).toBe(3);
+		expect(submitSlots({ limit: 5, processFree: () => 1 }, 2)).toBe(1);
+		expect(submitSlots({ limit: 5, processFree: () => -2 }, 0)).toBe(0);
+		expect(submitSlots({ limit: 2, processFree: () => 10 }, 4)).toBe(0);
 	});
 });

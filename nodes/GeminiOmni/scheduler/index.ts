@@ -576,7 +576,8 @@ async function resultOf(batch: Batch, job: Job, request: JobRequest, itemIndex: 
 	return result;
 }
 
-function acceptedJobOf(outcome: ItemOutcome, itemIndex: number): AcceptedJob[] {
+/** The job an item's outcome names, if any (a result's or an error's jobId), as an accepted job. */
+export function acceptedJobOf(outcome: ItemOutcome, itemIndex: number): AcceptedJob[] {
 	const json = outcome.ok ? outcome.result.json : outcome.error.context;
 	const jobId = json.jobId;
 	if (typeof jobId !== 'string') return [];

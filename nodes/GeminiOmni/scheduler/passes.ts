@@ -19,7 +19,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { Job } from '../helpers/job';
 import { isFinished } from '../helpers/job';
 import type { AcceptedJob, ItemOutcome, JobRequest } from './index';
-import { ItemJobError, runJobBatch } from './index';
+import { ItemJobError, acceptedJobOf, runJobBatch } from './index';
 
 /** n8n frees the worker only for waits longer than 65 s; a margin for the Wait node's own start. */
 export const MIN_PASS_GAP_MS = 70_000;
@@ -163,125 +163,166 @@ function refusedWith429(outcome: ItemOutcome): boolean {
 	return String(cause.httpCode ?? '') === '429' && outcome.error.context.jobId === undefined;
 }
 
-/** Runs one pass: checks due jobs, submits into free slots, downloads what is done. */
-export async function runPass(this: IExecuteFunctions, inputs: PassInput[], options: PassOptions): Promise<PassResult> {
-	const done: PassOutcome[] = [];
-	const running: StillRunning[] = [];
+/** What a pass has decided so far: items that leave by "Done", items that go round again. */
+export interface PassTally {
+	done: PassOutcome[];
+	running: StillRunning[];
 	/** Jobs given up on for Max Wait: they still hold a slot on the server. */
-	let abandonedOnServer = 0;
-	const queued: PassInput[] = [];
-	const finishedJobs: Array<{ input: PassInput; job: Job }> = [];
+	abandonedOnServer: number;
+}
 
-	// 1. Check the jobs that are due; the others are not asked about at all.
-	const due = inputs.filter((input) => input.state && isDue(input.state, options.now()));
+/**
+ * Runs one pass: checks the jobs that are due, fails what cannot go on, submits into the free slots
+ * and downloads what is done. Each step is a function of its own below; this is their order.
+ */
+export async function runPass(this: IExecuteFunctions, inputs: PassInput[], options: PassOptions): Promise<PassResult> {
+	const tally: PassTally = { done: [], running: [], abandonedOnServer: 0 };
+	const { due, queued } = splitByDue(inputs, options.now(), tally);
+	const finishedJobs = await checkDueJobs.call(this, due, options, tally);
+	const now = options.now();
+	const submittable = admitQueued.call(this, queued, options, now, tally);
+	// Continue On Fail off and an item already failed: the node stops, so nothing more is paid for.
+	const stopping = options.stopOnFirstError === true && tally.done.some((entry) => !entry.outcome.ok);
+	const toSubmit = submittable.slice(0, stopping ? 0 : submitSlots(options, tally.running.length + tally.abandonedOnServer));
+	for (const input of submittable) {
+		if (!toSubmit.includes(input)) tally.running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
+	}
+	const finishing = downloadsToRun(finishedJobs, stopping, tally);
+	const retryAfterAt = await submitAndDownload.call(this, finishing, toSubmit, options, now, tally);
+	return passResult(tally, options.now(), retryAfterAt);
+}
+
+/** Items with a job that is due now, items still queued; a job not due yet goes round again unasked. */
+export function splitByDue(inputs: PassInput[], now: number, tally: PassTally): { due: PassInput[]; queued: PassInput[] } {
+	const due = inputs.filter((input) => input.state && isDue(input.state, now));
+	const queued: PassInput[] = [];
 	for (const input of inputs) {
 		if (!input.state?.jobId) queued.push(input);
-		else if (!due.includes(input)) running.push({ itemIndex: input.itemIndex, state: input.state });
+		else if (!due.includes(input)) tally.running.push({ itemIndex: input.itemIndex, state: input.state });
 	}
-	if (due.length) {
-		const checks = await runJobBatch.call(this, due.map((input) => ({ jobId: input.state!.jobId })), { stopOnFirstError: false });
-		for (const [i, outcome] of checks.outcomes.entries()) {
-			const input = due[i];
-			const now = options.now();
-			if (!outcome.ok) {
-				done.push({ itemIndex: input.itemIndex, outcome });
-			} else if (isFinished(outcome.result.json as Job)) {
-				finishedJobs.push({ input, job: outcome.result.json as Job });
-			} else if (input.state!.submittedAt !== undefined && now - input.state!.submittedAt > options.maxWaitMs) {
-				const job = outcome.result.json as Job;
-				abandonedOnServer++;
-				const error = new NodeOperationError(
-					this.getNode(),
-					`Job ${job.jobId} is still "${job.status}" after the Max Wait of ${Math.round(options.maxWaitMs / 60_000)} min; it keeps running. Use Job → Wait to collect it later.`,
-					{ itemIndex: input.itemIndex },
-				);
-				done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(error, { jobId: job.jobId, status: job.status }) } });
-			} else {
-				const job = outcome.result.json as Job;
-				running.push({ itemIndex: input.itemIndex, state: stillRunningState(input.state!, job, now), job });
-			}
+	return { due, queued };
+}
+
+/** Job slots this pass may submit into: the loop's limit less its running jobs, and what the process has free. */
+export function submitSlots(options: Pick<PassOptions, 'limit' | 'processFree'>, runningOnServer: number): number {
+	return Math.min(freeSlots(options.limit, runningOnServer), Math.max(0, options.processFree?.() ?? Infinity));
+}
+
+/** Checks the due jobs: failed or past Max Wait leave by "Done", running ones go round; returns those found finished. */
+async function checkDueJobs(this: IExecuteFunctions, due: PassInput[], options: PassOptions, tally: PassTally): Promise<Array<{ input: PassInput; job: Job }>> {
+	const finishedJobs: Array<{ input: PassInput; job: Job }> = [];
+	if (!due.length) return finishedJobs;
+	const checks = await runJobBatch.call(this, due.map((input) => ({ jobId: input.state!.jobId })), { stopOnFirstError: false });
+	for (const [i, outcome] of checks.outcomes.entries()) {
+		const input = due[i];
+		const now = options.now();
+		if (!outcome.ok) {
+			tally.done.push({ itemIndex: input.itemIndex, outcome });
+			continue;
+		}
+		const job = outcome.result.json as Job;
+		if (isFinished(job)) {
+			finishedJobs.push({ input, job });
+		} else if (input.state!.submittedAt !== undefined && now - input.state!.submittedAt > options.maxWaitMs) {
+			tally.abandonedOnServer++;
+			const error = new NodeOperationError(
+				this.getNode(),
+				`Job ${job.jobId} is still "${job.status}" after the Max Wait of ${Math.round(options.maxWaitMs / 60_000)} min; it keeps running. Use Job → Wait to collect it later.`,
+				{ itemIndex: input.itemIndex },
+			);
+			tally.done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(error, { jobId: job.jobId, status: job.status }) } });
+		} else {
+			tally.running.push({ itemIndex: input.itemIndex, state: stillRunningState(input.state!, job, now), job });
 		}
 	}
+	return finishedJobs;
+}
 
-	// 2. Submit queued items (in input order) into the slots this loop leaves free; items whose
-	// parameters could not be read, or that waited in the queue past Max Wait, fail now.
-	// 3. Download the outputs of jobs found done.
-	const now = options.now();
+/** Queued items that may be submitted, in input order; unreadable parameters and a queue past Max Wait fail. */
+function admitQueued(this: IExecuteFunctions, queued: PassInput[], options: PassOptions, now: number, tally: PassTally): PassInput[] {
 	const submittable: PassInput[] = [];
 	for (const input of queued) {
 		const queuedSince = input.state?.queuedSince ?? now;
 		if (input.request instanceof Error) {
-			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, {}) } });
+			tally.done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, {}) } });
 		} else if (now - queuedSince > options.maxWaitMs) {
 			const error = new NodeOperationError(
 				this.getNode(),
 				`Not submitted: the key's job slots stayed busy for the Max Wait of ${Math.round(options.maxWaitMs / 60_000)} min`,
 				{ itemIndex: input.itemIndex, description: 'Nothing was billed for this item. Run it again when the key has free job slots.' },
 			);
-			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(error, { status: 'queued' }) } });
+			tally.done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(error, { status: 'queued' }) } });
 		} else {
 			submittable.push(input);
 		}
 	}
-	// Continue On Fail off and an item already failed: the node stops, so nothing more is paid for.
-	const stopping = options.stopOnFirstError === true && done.some((entry) => !entry.outcome.ok);
-	const slots = stopping ? 0 : Math.min(freeSlots(options.limit, running.length + abandonedOnServer), Math.max(0, options.processFree?.() ?? Infinity));
-	const toSubmit = submittable.slice(0, slots);
-	for (const input of submittable) {
-		if (!toSubmit.includes(input)) running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
-	}
-	const finishing: JobRequest[] = [];
-	const finishingInputs: Array<{ input: PassInput; job: Job }> = [];
+	return submittable;
+}
+
+/** Finished jobs whose output is to be downloaded; the others leave by "Done" as they are. */
+function downloadsToRun(finishedJobs: Array<{ input: PassInput; job: Job }>, stopping: boolean, tally: PassTally): Array<{ input: PassInput; job: Job }> {
+	const finishing: Array<{ input: PassInput; job: Job }> = [];
 	for (const { input, job } of finishedJobs) {
 		if (input.request instanceof Error) {
 			// Its parameters failed this pass: the job is reported, not silently passed on without its file.
-			done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, jobContext(job)) } });
+			tally.done.push({ itemIndex: input.itemIndex, outcome: { ok: false, error: new ItemJobError(input.request, jobContext(job)) } });
 		} else if (stopping) {
-			done.push({ itemIndex: input.itemIndex, outcome: { ok: true, result: { json: { ...job } } } });
+			tally.done.push({ itemIndex: input.itemIndex, outcome: { ok: true, result: { json: { ...job } } } });
 		} else {
-			finishing.push({ job, download: input.request.download });
-			finishingInputs.push({ input, job });
+			finishing.push({ input, job });
 		}
 	}
-	const submitting = toSubmit.map((input): JobRequest => {
+	return finishing;
+}
+
+/**
+ * One batch: the downloads of finished jobs and the new submits. A submit the server refuses with 429
+ * (the key is busy elsewhere) stays queued; returns when that was, for the next pass's time.
+ */
+async function submitAndDownload(
+	this: IExecuteFunctions,
+	finishing: Array<{ input: PassInput; job: Job }>,
+	toSubmit: PassInput[],
+	options: PassOptions,
+	now: number,
+	tally: PassTally,
+): Promise<number | undefined> {
+	if (!finishing.length && !toSubmit.length) return undefined;
+	const downloads = finishing.map(({ input, job }): JobRequest => ({ job, download: (input.request as JobRequest).download }));
+	const submits = toSubmit.map((input): JobRequest => {
 		const { body, uploads } = input.request as JobRequest;
 		return { body, uploads, rateLimitPatienceMs: SUBMIT_PATIENCE_MS };
 	});
+	const batch = await runJobBatch.call(this, [...downloads, ...submits], { stopOnFirstError: false, maxCreditsPerExecution: options.maxCreditsPerExecution });
 	let retryAfterAt: number | undefined;
-	if (finishing.length || submitting.length) {
-		const second = await runJobBatch.call(this, [...finishing, ...submitting], { stopOnFirstError: false, maxCreditsPerExecution: options.maxCreditsPerExecution });
-		for (const [i, outcome] of second.outcomes.entries()) {
-			if (i < finishing.length) {
-				done.push({ itemIndex: finishingInputs[i].input.itemIndex, outcome });
-				continue;
-			}
-			const input = toSubmit[i - finishing.length];
-			if (refusedWith429(outcome)) {
-				// The key's job slots are busy elsewhere (another workflow or worker): queued for the next pass.
-				retryAfterAt = options.now();
-				running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
-			} else if (!outcome.ok) {
-				done.push({ itemIndex: input.itemIndex, outcome });
-			} else {
-				const job = outcome.result.json as Job;
-				running.push({ itemIndex: input.itemIndex, state: acceptedState(job, options.now(), options.owner), job });
-			}
+	for (const [i, outcome] of batch.outcomes.entries()) {
+		if (i < downloads.length) {
+			tally.done.push({ itemIndex: finishing[i].input.itemIndex, outcome });
+			continue;
+		}
+		const input = toSubmit[i - downloads.length];
+		if (refusedWith429(outcome)) {
+			retryAfterAt = options.now();
+			tally.running.push({ itemIndex: input.itemIndex, state: queuedState(input, options, now) });
+		} else if (!outcome.ok) {
+			tally.done.push({ itemIndex: input.itemIndex, outcome });
+		} else {
+			const job = outcome.result.json as Job;
+			tally.running.push({ itemIndex: input.itemIndex, state: acceptedState(job, options.now(), options.owner), job });
 		}
 	}
+	return retryAfterAt;
+}
 
-	done.sort((a, b) => a.itemIndex - b.itemIndex);
-	running.sort((a, b) => a.itemIndex - b.itemIndex);
+/** The pass's outputs in item order, every job it knows of (for an error to name), and the next check. */
+function passResult(tally: PassTally, now: number, retryAfterAt: number | undefined): PassResult {
+	const done = [...tally.done].sort((a, b) => a.itemIndex - b.itemIndex);
+	const running = [...tally.running].sort((a, b) => a.itemIndex - b.itemIndex);
 	const knownJobs: AcceptedJob[] = [
 		...running.flatMap((item) => (item.state.jobId ? [{ itemIndex: item.itemIndex, jobId: item.state.jobId, status: String(item.job?.status ?? 'accepted') }] : [])),
-		...done.flatMap(({ itemIndex, outcome }) => {
-			const json = outcome.ok ? outcome.result.json : outcome.error.context;
-			if (typeof json.jobId !== 'string') return [];
-			const known: AcceptedJob = { itemIndex, jobId: json.jobId, status: String(json.status ?? 'accepted') };
-			if (typeof json.outputUrl === 'string') known.outputUrl = json.outputUrl;
-			return [known];
-		}),
+		...done.flatMap(({ itemIndex, outcome }) => acceptedJobOf(outcome, itemIndex)),
 	].sort((a, b) => a.itemIndex - b.itemIndex);
-	const checkAt = nextCheckAt(running.filter((item) => item.state.jobId).map((item) => item.state), options.now(), retryAfterAt);
+	const checkAt = nextCheckAt(running.filter((item) => item.state.jobId).map((item) => item.state), now, retryAfterAt);
 	return { done, stillRunning: running, checkAt, knownJobs };
 }
 
