@@ -159,45 +159,8 @@ export async function openDownload(
 		patienceMs: MAX_RETRY_AFTER_MS,
 	});
 	for (;;) {
-		let response: IN8nHttpFullResponse | undefined;
-		let networkError: string | undefined;
-		// A stop aborts the request while it waits for the answer's headers. Only until then: once the
-		// body streams, an abort would make the HTTP client emit an error on the stream, which n8n's
-		// binary store pipes without an error handler (see below for how a streaming download ends).
-		const untilHeaders = new AbortController();
-		const stopWaiting = signal ? onAbort(signal, () => untilHeaders.abort()) : () => {};
-		try {
-			response = (await this.helpers.httpRequest({
-				method: 'GET',
-				url,
-				encoding: 'stream',
-				json: false,
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				timeout: options.timeoutMs ?? 10 * 60_000,
-				abortSignal: untilHeaders.signal,
-			})) as IN8nHttpFullResponse;
-		} catch (error) {
-			if (signal?.aborted) throw stoppedError(this, options.itemIndex);
-			networkError = describeNetworkError(error).text;
-		} finally {
-			stopWaiting();
-		}
-		if (response && response.statusCode >= 200 && response.statusCode < 300) {
-			const length = Number(response.headers?.['content-length']);
-			const stream = response.body as DownloadedFile['stream'];
-			// A stopped batch ends a download already streaming. Destroyed without an error: n8n's binary
-			// store pipes the stream without an error handler, and its own promise reports the early end.
-			if (signal) {
-				const stopDownload = onAbort(signal, () => stream.destroy?.());
-				(stream as unknown as { once?: (event: string, listener: () => void) => void }).once?.('close', stopDownload);
-			}
-			return {
-				stream,
-				contentType: response.headers?.['content-type'] as string | undefined,
-				contentLength: Number.isFinite(length) ? length : undefined,
-			};
-		}
+		const { response, networkError } = await sendDownloadRequest.call(this, url, options.timeoutMs ?? 10 * 60_000, signal, options.itemIndex);
+		if (response && response.statusCode >= 200 && response.statusCode < 300) return streamingDownload(response, signal);
 		const status = response?.statusCode;
 		(response?.body as { destroy?: () => void } | undefined)?.destroy?.();
 		const decision = policy.next(
@@ -207,23 +170,88 @@ export async function openDownload(
 			await sleepUnlessCancelled(decision.delayMs, signal);
 			continue;
 		}
-		const forJob = options.jobId ? ` for job ${options.jobId}` : '';
-		const tooLong = decision.retryAfterTooLong
-			? `: the storage asked to wait ${Math.round(decision.retryAfterTooLong.askedMs / 1000)} s (Retry-After), longer than ${decision.retryAfterTooLong.bound}`
-			: '';
-		const message =
-			status === 403
-				? `The output URL${forJob} has expired or is not valid (HTTP 403): signed URLs work for 7 days after completion. Run Job → Get to see the job's current outputUrl.`
-				: status
-					? `Downloading the output${forJob} failed with HTTP ${status}${tooLong}`
-					: `Downloading the output${forJob} failed: ${networkError}`;
-		throw new NodeApiError(this.getNode(), { message, httpCode: status ? String(status) : null } as JsonObject, {
-			message,
-			description: `GET ${safePath}${policy.attempts > 1 ? ` (tried ${policy.attempts} times)` : ''}`,
-			httpCode: status ? String(status) : undefined,
-			itemIndex: options.itemIndex,
-		});
+		throw downloadFailedError(this, { status, networkError, tooLong: decision.retryAfterTooLong, safePath, attempts: policy.attempts, ...options });
 	}
+}
+
+/** One GET of the signed URL: the response (any status), or the network error's text. */
+async function sendDownloadRequest(
+	this: ApiContext,
+	url: string,
+	timeoutMs: number,
+	signal: AbortSignal | undefined,
+	itemIndex: number | undefined,
+): Promise<{ response?: IN8nHttpFullResponse; networkError?: string }> {
+	// A stop aborts the request while it waits for the answer's headers. Only until then: once the
+	// body streams, an abort would make the HTTP client emit an error on the stream, which n8n's
+	// binary store pipes without an error handler (see streamingDownload for how a download ends).
+	const untilHeaders = new AbortController();
+	const stopWaiting = signal ? onAbort(signal, () => untilHeaders.abort()) : () => {};
+	try {
+		const response = (await this.helpers.httpRequest({
+			method: 'GET',
+			url,
+			encoding: 'stream',
+			json: false,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: timeoutMs,
+			abortSignal: untilHeaders.signal,
+		})) as IN8nHttpFullResponse;
+		return { response };
+	} catch (error) {
+		if (signal?.aborted) throw stoppedError(this, itemIndex);
+		return { networkError: describeNetworkError(error).text };
+	} finally {
+		stopWaiting();
+	}
+}
+
+/** A 2xx answer as the file's stream, its type and announced length. */
+function streamingDownload(response: IN8nHttpFullResponse, signal: AbortSignal | undefined): DownloadedFile {
+	const length = Number(response.headers?.['content-length']);
+	const stream = response.body as DownloadedFile['stream'];
+	// A stopped batch ends a download already streaming. Destroyed without an error: n8n's binary
+	// store pipes the stream without an error handler, and its own promise reports the early end.
+	if (signal) {
+		const stopDownload = onAbort(signal, () => stream.destroy?.());
+		(stream as unknown as { once?: (event: string, listener: () => void) => void }).once?.('close', stopDownload);
+	}
+	return {
+		stream,
+		contentType: response.headers?.['content-type'] as string | undefined,
+		contentLength: Number.isFinite(length) ? length : undefined,
+	};
+}
+
+/** The download's final failure: an expired URL (403), another status, or the network, with what was tried. */
+function downloadFailedError(
+	ctx: ApiContext,
+	failure: {
+		status?: number;
+		networkError?: string;
+		tooLong?: { askedMs: number; bound: string };
+		safePath: string;
+		attempts: number;
+		jobId?: string;
+		itemIndex?: number;
+	},
+): NodeApiError {
+	const { status, networkError, tooLong, safePath, attempts } = failure;
+	const forJob = failure.jobId ? ` for job ${failure.jobId}` : '';
+	const waitTooLong = tooLong ? `: the storage asked to wait ${Math.round(tooLong.askedMs / 1000)} s (Retry-After), longer than ${tooLong.bound}` : '';
+	const message =
+		status === 403
+			? `The output URL${forJob} has expired or is not valid (HTTP 403): signed URLs work for 7 days after completion. Run Job → Get to see the job's current outputUrl.`
+			: status
+				? `Downloading the output${forJob} failed with HTTP ${status}${waitTooLong}`
+				: `Downloading the output${forJob} failed: ${networkError}`;
+	return new NodeApiError(ctx.getNode(), { message, httpCode: status ? String(status) : null } as JsonObject, {
+		message,
+		description: `GET ${safePath}${attempts > 1 ? ` (tried ${attempts} times)` : ''}`,
+		httpCode: status ? String(status) : undefined,
+		itemIndex: failure.itemIndex,
+	});
 }
 
 /** How one API request retries (transport/retry.ts), from its options and the defaults. */
