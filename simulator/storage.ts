@@ -1,4 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 /** Signed storage URLs live on the simulator itself under this prefix, standing in for the R2 host. */
@@ -65,9 +67,38 @@ function patternFor(seed: string, kind: 'mp3' | 'mp4'): Buffer {
 	return pattern;
 }
 
-/** What a real player expects first: an ftyp box then an mdat box for MP4, an ID3v2 tag for MP3. */
+/**
+ * A real 3-second H.264 clip (192×108, 21 KB), made once with ffmpeg's test pattern and committed:
+ * every MP4 output starts with it, so a saved output plays in any player.
+ */
+const PLAYABLE_CLIP = readFileSync(join(__dirname, 'assets', 'clip.mp4'));
+
+/** An MP4 `free` box header for a box of `size` bytes (64-bit size when needed): players skip it. */
+function freeBoxHeader(size: number): Buffer {
+	if (size <= 0xffffffff) {
+		const box = Buffer.alloc(8);
+		box.writeUInt32BE(size, 0);
+		box.write('free', 4, 'latin1');
+		return box;
+	}
+	const box = Buffer.alloc(16);
+	box.writeUInt32BE(1, 0);
+	box.write('free', 4, 'latin1');
+	box.writeBigUInt64BE(BigInt(size), 8);
+	return box;
+}
+
+/**
+ * What a real player expects first: for MP4 the playable clip, then a `free` box holding the rest of
+ * the output's size (the job's own bytes); an output too small for the clip is an ftyp box then an
+ * mdat box. For MP3 an ID3v2 tag.
+ */
 function headerFor(kind: 'mp3' | 'mp4', totalBytes: number): Buffer {
 	if (kind === 'mp3') return Buffer.from([0x49, 0x44, 0x33, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+	if (totalBytes >= PLAYABLE_CLIP.length + 16) {
+		const freeSize = totalBytes - PLAYABLE_CLIP.length;
+		return Buffer.concat([PLAYABLE_CLIP, freeBoxHeader(freeSize)]);
+	}
 	const ftyp = Buffer.from([
 		0x00, 0x00, 0x00, 0x18, ...Buffer.from('ftypisom'), 0x00, 0x00, 0x02, 0x00, ...Buffer.from('isommp41'),
 	]);

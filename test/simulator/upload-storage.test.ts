@@ -163,7 +163,8 @@ describe('simulator: uploads and signed storage', () => {
 		expect(mp4).toMatchObject({ status: 200, type: 'video/mp4', length: String(256 * 1024) });
 		expect(mp4.bytes.length).toBe(256 * 1024);
 		expect(mp4.bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
-		expect(mp4.bytes.subarray(28, 32).toString('latin1')).toBe('mdat');
+		// The playable clip's ftyp box (32 bytes) is followed by its moov box (test/simulator/playable-output.test.ts).
+		expect(mp4.bytes.subarray(36, 40).toString('latin1')).toBe('moov');
 		expect(sha256((await download(videoUrl)).bytes)).toBe(sha256(mp4.bytes));
 
 		const mp3 = await download(audioUrl);
