@@ -13,7 +13,7 @@
  * Installs are quiet: their output goes to a log under .cache/, one line per step says what and how
  * long, and a failing step prints the end of its log and the log's path.
  */
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } = require('node:fs');
 const { delimiter, dirname, join, relative } = require('node:path');
 
@@ -73,6 +73,34 @@ function quietStep(title, logName, command, args, env, shell = false) {
 	log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+/**
+ * The same as quietStep, without blocking: several installs at once (n8n 2.x and 1.x, the verification
+ * tools, apt) overlap their downloads and native builds. Resolves when done; a failure stops the run.
+ */
+function quietStepAsync(title, logName, command, args, env, shell = false) {
+	const started = Date.now();
+	mkdirSync(CACHE, { recursive: true });
+	const logFile = join(CACHE, `${logName}.log`);
+	log(`${title} (log: ${relative(ROOT, logFile)})`);
+	const fd = openSync(logFile, 'w');
+	return new Promise((resolve) => {
+		const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], shell });
+		let startError;
+		child.on('error', (error) => (startError = error));
+		child.on('close', (status) => {
+			closeSync(fd);
+			if (status !== 0) {
+				const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+				process.stderr.write(`${tail}\n`);
+				if (startError) log(`${command}: ${startError.message}`);
+				fail(`${title} failed; the whole log is ${logFile}`, status ?? 1);
+			}
+			log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
+			resolve();
+		});
+	});
+}
+
 /** Runs a tool in the foreground (its output is what the user asked for). */
 function run(command, args, env, options = {}) {
 	const result = spawnSync(command, args, { cwd: ROOT, env, stdio: 'inherit', ...options });
@@ -116,26 +144,35 @@ function ensureDeps({ node, env }) {
 	quietStep('installing dev dependencies (npm ci)', 'npm-ci', npm.command, [...npm.args, 'ci'], env, npm.shell);
 }
 
-/** The pinned applications and tools the e2e suite, the demo and dev run against (Linux, bash). */
-function ensureApplications({ env }, { all }) {
+/**
+ * The pinned applications and tools the e2e suite, the demo and dev run against (Linux, bash). The
+ * installs run at once (apt's among themselves one after the other: apt holds a lock).
+ */
+async function ensureApplications({ env }, { all }) {
 	const bash = (script, extraEnv = {}) => ['bash', [join('scripts', script)], { ...env, ...extraEnv }];
 	const installed = (dir) => existsSync(join(CACHE, dir, '.installed'));
-	if (!installed(`n8n-${N8N_VERSION}`)) quietStep(`installing n8n ${N8N_VERSION} into .cache (several minutes, once)`, 'install-n8n', ...bash('install-n8n.sh'));
-	if (!all) return;
-	if (!installed(`n8n-${N8N_1X_VERSION}`)) {
+	const installs = [];
+	if (!installed(`n8n-${N8N_VERSION}`)) installs.push(quietStepAsync(`installing n8n ${N8N_VERSION} into .cache (several minutes, once)`, 'install-n8n', ...bash('install-n8n.sh')));
+	if (all && !installed(`n8n-${N8N_1X_VERSION}`)) {
 		// n8n 1.x is tested on Node 20, as its users run it: a project-local Node 20 as for Node 24.
 		const { node, home } = localNode(20, `n8n ${N8N_1X_VERSION}`);
 		const node20Env = { ...withPathFirst(env, dirname(node)), npm_config_nodedir: home, N8N_VERSION: N8N_1X_VERSION };
-		quietStep(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env);
+		installs.push(quietStepAsync(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env));
 	}
-	if (!SCANNER_DIRS.every(installed)) quietStep("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh'));
-	const apt = (title, logName, packages) => quietStep(title, logName, 'bash', [join('scripts', 'apt-install.sh'), ...packages], env);
-	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) apt("installing Debian's Chromium (apt-get) for the browser test", 'install-browser', ['chromium', 'fonts-liberation']);
-	// The queue-mode suite's Redis and PostgreSQL (the machine image may already have PostgreSQL's server).
+	if (all && !SCANNER_DIRS.every(installed)) installs.push(quietStepAsync("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh')));
+	if (all) installs.push(ensureDebianPackages(env));
+	await Promise.all(installs);
+}
+
+/** Chromium for the browser test, Redis and PostgreSQL for the queue-mode suite, when the machine lacks them. */
+async function ensureDebianPackages(env) {
+	const apt = (title, logName, packages) => quietStepAsync(title, logName, 'bash', [join('scripts', 'apt-install.sh'), ...packages], env);
+	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) await apt("installing Debian's Chromium (apt-get) for the browser test", 'install-browser', ['chromium', 'fonts-liberation']);
+	// The machine image may already have PostgreSQL's server.
 	const missing = [];
 	if (!onPath('redis-server')) missing.push('redis-server');
 	if (!hasPostgresServer()) missing.push('postgresql');
-	if (missing.length > 0) apt(`installing Debian's ${missing.join(' and ')} (apt-get) for the queue-mode suite`, 'install-queue-services', missing);
+	if (missing.length > 0) await apt(`installing Debian's ${missing.join(' and ')} (apt-get) for the queue-mode suite`, 'install-queue-services', missing);
 }
 
 function onPath(command) {
@@ -163,7 +200,7 @@ function build({ node, env }) {
 const COMMANDS = ['setup', 'build', 'prepublish', 'lint', 'scan', 'test', 'test:fast', 'test:e2e', 'test:queue', 'simulator', 'demo', 'dev', 'bench'];
 const USAGE = `usage: node scripts/toolchain.cjs ${COMMANDS.join('|')} [args]`;
 
-function main() {
+async function main() {
 	const [command, ...args] = process.argv.slice(2);
 	if (command === 'prepublish') {
 		// npm publish: build with what is there; never install anything.
@@ -178,7 +215,7 @@ function main() {
 	const jest = (projects) => run(node, [tool.jest, ...args, '--selectProjects', ...projects], env);
 	switch (command) {
 		case 'setup':
-			ensureApplications(ctx, { all: true });
+			await ensureApplications(ctx, { all: true });
 			return build(ctx);
 		case 'build':
 			return build(ctx);
@@ -186,13 +223,13 @@ function main() {
 			return run(node, [tool.eslint, '.'], env);
 		case 'scan':
 			build(ctx);
-			ensureApplications(ctx, { all: true });
+			await ensureApplications(ctx, { all: true });
 			return run(node, [join('scripts', 'scan.mjs')], env);
 		case 'test':
 			run(node, [tool.tsc, '-p', 'tsconfig.json', '--noEmit'], env);
 			run(node, [tool.eslint, '.'], env);
 			build(ctx);
-			ensureApplications(ctx, { all: true });
+			await ensureApplications(ctx, { all: true });
 			// n8n's verification scan (source and packed tarball): zero findings or the run fails.
 			run(node, [join('scripts', 'scan.mjs')], env);
 			jest(['unit', 'simulator', 'engine', 'e2e', 'queue', 'browser']);
@@ -203,14 +240,14 @@ function main() {
 		case 'test:e2e':
 		case 'test:queue':
 			build(ctx);
-			ensureApplications(ctx, { all: true });
+			await ensureApplications(ctx, { all: true });
 			return jest([command.slice('test:'.length)]);
 		case 'simulator':
 			return run(node, [tool.tsx, join('simulator', 'cli.ts'), ...args], env);
 		case 'demo':
 		case 'dev':
 			build(ctx);
-			ensureApplications(ctx, { all: false });
+			await ensureApplications(ctx, { all: false });
 			return run(node, [tool.tsx, join('scripts', `${command}.ts`), ...args], env);
 		case 'bench':
 			build(ctx);
@@ -220,4 +257,4 @@ function main() {
 	}
 }
 
-main();
+main().catch((error) => fail(error instanceof Error ? error.stack ?? error.message : String(error)));
