@@ -144,6 +144,8 @@ interface Batch {
 	occurrences: number[];
 	/** Per item: the mark written when its job was accepted (taken back if the job fails). */
 	marks: Map<number, string>;
+	/** Items whose submit was cut off on its way (a stop, a dropped connection): a job may exist unseen. */
+	submitsCutOff: Set<number>;
 }
 
 /**
@@ -196,6 +198,7 @@ export async function runJobBatch(
 		paidMarks: options.paidMarks,
 		occurrences: occurrencesOf(requests),
 		marks: new Map(),
+		submitsCutOff: new Set(),
 	};
 	const { claims, lostPaidDays } = await paidJobsOfEarlierRuns(batch, requests);
 
@@ -223,9 +226,12 @@ export async function runJobBatch(
 		// Only jobs this batch submitted: Job → Get/Wait name jobs created elsewhere.
 		return request instanceof Error || !request.body ? [] : acceptedJobOf(outcome, itemIndex);
 	});
-	if (executionSignal?.aborted && acceptedJobs.length) {
-		// On the user's Stop n8n keeps none of this node's output: the log is where the jobs remain.
-		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs)}`);
+	if (executionSignal?.aborted && (acceptedJobs.length || batch.submitsCutOff.size)) {
+		// On the user's Stop n8n keeps none of this node's output: the log is where the jobs remain. A
+		// submit the stop cut off may have created a job whose answer never arrived: its item is named.
+		const cutOff = [...batch.submitsCutOff].sort((a, b) => a - b);
+		const onTheirWay = cutOff.length ? `; submits on their way at the stop, which may have created a job (check the account): item ${cutOff.join(', item ')}` : '';
+		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs) || 'none'}${onTheirWay}`);
 	}
 	return { outcomes, firstFailure, acceptedJobs };
 }
@@ -381,6 +387,7 @@ async function submitJob(batch: Batch, request: JobRequest, itemIndex: number, s
 		const job = await uploadAndSubmit(batch, request, itemIndex, slot, body).catch(async (error: Error) => {
 			// A stop or a network error while the submit was on its way, a gateway error: the job may exist.
 			mayExist = !refusedByServer(error) || mayHaveCreatedJob(error);
+			if (mayExist) batch.submitsCutOff.add(itemIndex);
 			if (mark && !mayExist) await batch.paidMarks!.unmark(mark);
 			return await Promise.reject(error);
 		});
