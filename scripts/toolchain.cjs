@@ -232,9 +232,10 @@ async function main() {
 			await ensureApplications(ctx, { all: true });
 			// n8n's verification scan (source and packed tarball): zero findings or the run fails.
 			run(node, [join('scripts', 'scan.mjs')], env);
-			// Two test files at a time (Jest's default on 2 cores is one): the queue-mode suite (~14 min, its
-			// processes mostly waiting on jobs) runs beside all the others instead of after them.
-			run(node, [tool.jest, '--maxWorkers=2', ...args, '--selectProjects', 'unit', 'simulator', 'engine', 'e2e', 'queue', 'browser'], env);
+			// One test file at a time (Jest's default on 2 cores). Measured with two at a time: 1,465 s instead
+			// of ~2,270 s cold, but the browser suite's node panel and the engine's Stop timing flaked beside the
+			// queue-mode suite's six processes; not worth a red CI until those are made load-proof.
+			jest(['unit', 'simulator', 'engine', 'e2e', 'queue', 'browser']);
 			// The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
 			return run(node, [tool.tsx, join('bench', 'run.ts'), '--smoke'], env);
 		case 'test:fast':
