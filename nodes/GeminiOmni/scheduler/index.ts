@@ -226,14 +226,19 @@ export async function runJobBatch(
 		// Only jobs this batch submitted: Job → Get/Wait name jobs created elsewhere.
 		return request instanceof Error || !request.body ? [] : acceptedJobOf(outcome, itemIndex);
 	});
-	if (executionSignal?.aborted && (acceptedJobs.length || batch.submitsCutOff.size)) {
-		// On the user's Stop n8n keeps none of this node's output: the log is where the jobs remain. A
-		// submit the stop cut off may have created a job whose answer never arrived: its item is named.
-		const cutOff = [...batch.submitsCutOff].sort((a, b) => a - b);
-		const onTheirWay = cutOff.length ? `; submits on their way at the stop, which may have created a job (check the account): item ${cutOff.join(', item ')}` : '';
-		this.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs) || 'none'}${onTheirWay}`);
-	}
+	if (executionSignal?.aborted) warnOfStop(this, acceptedJobs, batch.submitsCutOff);
 	return { outcomes, firstFailure, acceptedJobs };
+}
+
+/**
+ * On the user's Stop n8n keeps none of this node's output: the log is where the jobs remain. A submit
+ * the stop cut off may have created a job whose answer never arrived: its item is named.
+ */
+function warnOfStop(ctx: IExecuteFunctions, acceptedJobs: AcceptedJob[], submitsCutOff: Set<number>): void {
+	if (!acceptedJobs.length && !submitsCutOff.size) return;
+	const cutOff = [...submitsCutOff].sort((a, b) => a - b);
+	const onTheirWay = cutOff.length ? `; submits on their way at the stop, which may have created a job (check the account): item ${cutOff.join(', item ')}` : '';
+	ctx.logger.warn(`Gemini Omni: execution stopped; accepted jobs (not cancelled): ${formatAcceptedJobs(acceptedJobs) || 'none'}${onTheirWay}`);
 }
 
 /** What every request of the batch shares: the credential, the stop signal, and the key's budget and gate. */
