@@ -51,26 +51,32 @@ function npmCommand(node) {
 	return { command: process.platform === 'win32' ? 'npm.cmd' : 'npm', args: [], shell: process.platform === 'win32' };
 }
 
-/**
- * Runs an install step with its output in .cache/<logName>.log: one line when it is done, with its
- * time; on failure the log's last lines and its path, and the run stops.
- */
-function quietStep(title, logName, command, args, env, shell = false) {
-	const started = Date.now();
+/** Opens an install step's log, .cache/<logName>.log, and says the step has begun. */
+function beginStep(title, logName) {
 	mkdirSync(CACHE, { recursive: true });
 	const logFile = join(CACHE, `${logName}.log`);
 	log(`${title} (log: ${relative(ROOT, logFile)})`);
-	const fd = openSync(logFile, 'w');
-	const result = spawnSync(command, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], shell });
-	closeSync(fd);
-	if (result.status !== 0) {
-		const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+	return { started: Date.now(), logFile, fd: openSync(logFile, 'w') };
+}
+
+/** One line when the step is done, with its time; on failure the log's last lines and its path, and the run stops. */
+function endStep(title, step, command, status, startError) {
+	closeSync(step.fd);
+	if (status !== 0) {
+		const tail = readFileSync(step.logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
 		process.stderr.write(`${tail}\n`);
 		// The command could not even start (e.g. no bash on Windows): say so, the log is empty.
-		if (result.error) log(`${command}: ${result.error.message}`);
-		fail(`${title} failed; the whole log is ${logFile}`, result.status ?? 1);
+		if (startError) log(`${command}: ${startError.message}`);
+		fail(`${title} failed; the whole log is ${step.logFile}`, status ?? 1);
 	}
-	log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
+	log(`${title}: done in ${Math.round((Date.now() - step.started) / 1000)} s`);
+}
+
+/** Runs an install step with its output in its log (beginStep, endStep). */
+function quietStep(title, logName, command, args, env, shell = false) {
+	const step = beginStep(title, logName);
+	const result = spawnSync(command, args, { cwd: ROOT, env, stdio: ['ignore', step.fd, step.fd], shell });
+	endStep(title, step, command, result.status, result.error);
 }
 
 /**
@@ -78,24 +84,13 @@ function quietStep(title, logName, command, args, env, shell = false) {
  * tools, apt) overlap their downloads and native builds. Resolves when done; a failure stops the run.
  */
 function quietStepAsync(title, logName, command, args, env, shell = false) {
-	const started = Date.now();
-	mkdirSync(CACHE, { recursive: true });
-	const logFile = join(CACHE, `${logName}.log`);
-	log(`${title} (log: ${relative(ROOT, logFile)})`);
-	const fd = openSync(logFile, 'w');
+	const step = beginStep(title, logName);
 	return new Promise((resolve) => {
-		const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], shell });
+		const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', step.fd, step.fd], shell });
 		let startError;
 		child.on('error', (error) => (startError = error));
 		child.on('close', (status) => {
-			closeSync(fd);
-			if (status !== 0) {
-				const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
-				process.stderr.write(`${tail}\n`);
-				if (startError) log(`${command}: ${startError.message}`);
-				fail(`${title} failed; the whole log is ${logFile}`, status ?? 1);
-			}
-			log(`${title}: done in ${Math.round((Date.now() - started) / 1000)} s`);
+			endStep(title, step, command, status, startError);
 			resolve();
 		});
 	});
