@@ -9,6 +9,8 @@ const base = {
 module.exports = {
 	// e2e tests start real n8n; each sets its own longer timeouts where needed.
 	testTimeout: 30000,
+	// Longest files first (measured seconds), so that parallel workers start the queue-mode files at once.
+	testSequencer: '<rootDir>/test/sequencer.js',
 	projects: [
 		{ ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
 		{ ...base, displayName: 'simulator', testMatch: ['<rootDir>/test/simulator/**/*.test.ts'] },

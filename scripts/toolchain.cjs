@@ -59,17 +59,26 @@ function beginStep(title, logName) {
 	return { started: Date.now(), logFile, fd: openSync(logFile, 'w') };
 }
 
-/** One line when the step is done, with its time; on failure the log's last lines and its path, and the run stops. */
-function endStep(title, step, command, status, startError) {
+/**
+ * One line when the step is done, with its time; on failure the log's last lines and its path, and the
+ * run stops (or, with `fatal: false`, the step's result is false and the run goes on). `showLog` prints
+ * the log of a step that passed too (a check's figures).
+ */
+function endStep(title, step, command, status, startError, { fatal = true, showLog = false, tailLines = 30 } = {}) {
 	closeSync(step.fd);
+	const logText = () => readFileSync(step.logFile, 'utf8').trimEnd();
 	if (status !== 0) {
-		const tail = readFileSync(step.logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+		const tail = logText().split('\n').slice(-tailLines).join('\n');
 		process.stderr.write(`${tail}\n`);
 		// The command could not even start (e.g. no bash on Windows): say so, the log is empty.
 		if (startError) log(`${command}: ${startError.message}`);
-		fail(`${title} failed; the whole log is ${step.logFile}`, status ?? 1);
+		if (fatal) fail(`${title} failed; the whole log is ${step.logFile}`, status ?? 1);
+		log(`${title} FAILED; the whole log is ${step.logFile}`);
+		return false;
 	}
+	if (showLog && logText()) process.stderr.write(`${logText()}\n`);
 	log(`${title}: done in ${Math.round((Date.now() - step.started) / 1000)} s`);
+	return true;
 }
 
 /** Runs an install step with its output in its log (beginStep, endStep). */
@@ -81,18 +90,28 @@ function quietStep(title, logName, command, args, env, shell = false) {
 
 /**
  * The same as quietStep, without blocking: several installs at once (n8n 2.x and 1.x, the verification
- * tools, apt) overlap their downloads and native builds. Resolves when done; a failure stops the run.
+ * tools, apt) overlap their downloads and native builds, and checks run beside the tests. Resolves with
+ * whether it passed; a failure stops the run unless `endOptions.fatal` is false.
  */
-function quietStepAsync(title, logName, command, args, env, shell = false) {
+function quietStepAsync(title, logName, command, args, env, shell = false, endOptions = {}) {
 	const step = beginStep(title, logName);
 	return new Promise((resolve) => {
 		const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', step.fd, step.fd], shell });
 		let startError;
 		child.on('error', (error) => (startError = error));
-		child.on('close', (status) => {
-			endStep(title, step, command, status, startError);
-			resolve();
+		child.on('close', (status) => resolve(endStep(title, step, command, status, startError, endOptions)));
+	});
+}
+
+/** Runs a tool in the foreground without blocking (Jest beside the installs); resolves with its exit status. */
+function runAsync(command, args, env) {
+	return new Promise((resolve) => {
+		const child = spawn(command, args, { cwd: ROOT, env, stdio: 'inherit' });
+		child.on('error', (error) => {
+			log(`${command}: ${error.message}`);
+			resolve(1);
 		});
+		child.on('close', (status) => resolve(status ?? 1));
 	});
 }
 
@@ -143,7 +162,7 @@ function ensureDeps({ node, env }) {
  * The pinned applications and tools the e2e suite, the demo and dev run against (Linux, bash). The
  * installs run at once (apt's among themselves one after the other: apt holds a lock).
  */
-async function ensureApplications({ env }, { all }) {
+function applicationInstalls({ env }, { all }) {
 	const bash = (script, extraEnv = {}) => ['bash', [join('scripts', script)], { ...env, ...extraEnv }];
 	const installed = (dir) => existsSync(join(CACHE, dir, '.installed'));
 	const installs = [];
@@ -155,19 +174,34 @@ async function ensureApplications({ env }, { all }) {
 		installs.push(quietStepAsync(`installing n8n ${N8N_1X_VERSION} into .cache, for Node 20 (several minutes, once)`, 'install-n8n-1x', 'bash', [join('scripts', 'install-n8n.sh')], node20Env));
 	}
 	if (all && !SCANNER_DIRS.every(installed)) installs.push(quietStepAsync("installing n8n's verification tools into .cache", 'install-scanner', ...bash('install-scanner.sh')));
-	if (all) installs.push(ensureDebianPackages(env));
-	await Promise.all(installs);
+	const apt = all && ensureDebianPackages(env);
+	if (apt) installs.push(apt);
+	return installs;
+}
+
+async function ensureApplications(ctx, options) {
+	await Promise.all(applicationInstalls(ctx, options));
 }
 
 /** Chromium for the browser test, Redis and PostgreSQL for the queue-mode suite, when the machine lacks them. */
-async function ensureDebianPackages(env) {
-	const apt = (title, logName, packages) => quietStepAsync(title, logName, 'bash', [join('scripts', 'apt-install.sh'), ...packages], env);
-	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) await apt("installing Debian's Chromium (apt-get) for the browser test", 'install-browser', ['chromium', 'fonts-liberation']);
+/** Resolves at once when the machine has them all (so `applicationInstalls` can tell there is nothing to wait for). */
+function ensureDebianPackages(env) {
+	const needed = debianInstalls();
+	if (needed.length === 0) return undefined;
+	return (async () => {
+		for (const [title, logName, packages] of needed) await quietStepAsync(title, logName, 'bash', [join('scripts', 'apt-install.sh'), ...packages], env);
+	})();
+}
+
+function debianInstalls() {
+	const needed = [];
+	if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) needed.push(["installing Debian's Chromium (apt-get) for the browser test", 'install-browser', ['chromium', 'fonts-liberation']]);
 	// The machine image may already have PostgreSQL's server.
 	const missing = [];
 	if (!onPath('redis-server')) missing.push('redis-server');
 	if (!hasPostgresServer()) missing.push('postgresql');
-	if (missing.length > 0) await apt(`installing Debian's ${missing.join(' and ')} (apt-get) for the queue-mode suite`, 'install-queue-services', missing);
+	if (missing.length > 0) needed.push([`installing Debian's ${missing.join(' and ')} (apt-get) for the queue-mode suite`, 'install-queue-services', missing]);
+	return needed;
 }
 
 function onPath(command) {
@@ -190,6 +224,44 @@ function build({ node, env }) {
 	rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 	run(node, [tool.tsc, '-p', 'tsconfig.build.json'], env);
 	run(node, [join('scripts', 'copy-assets.mjs')], env);
+}
+
+const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
+const NEEDS_N8N = ['e2e', 'queue', 'browser'];
+// Jest workers for `npm test`. Most of the time an e2e or queue test waits on n8n or the simulator, so
+// four files at a time fit 2 cores; the longest start first (test/sequencer.js).
+const TEST_WORKERS = '4';
+
+/**
+ * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
+ * run beside the tests (they only read the sources and dist/); on a fresh clone the tests that need no n8n
+ * run while n8n and the rest install. Every part runs to its end; the run fails if any part failed.
+ */
+async function testEverything(ctx, args) {
+	const { node, env } = ctx;
+	const failed = [];
+	const note = (title) => (passed) => {
+		if (!passed) failed.push(title);
+	};
+	const check = (title, logName, checkArgs, showLog = false) =>
+		quietStepAsync(title, logName, node, checkArgs, env, false, { fatal: false, showLog, tailLines: 200 }).then(note(title));
+	const jestRun = (projects) =>
+		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...args, '--selectProjects', ...projects], env).then((status) => note(`jest ${projects.join(', ')}`)(status === 0));
+	build(ctx);
+	const checks = [check('type check (tsc --noEmit)', 'typecheck', [tool.tsc, '-p', 'tsconfig.json', '--noEmit']), check('lint (eslint)', 'lint', [tool.eslint, '.'])];
+	const installs = applicationInstalls(ctx, { all: true });
+	if (installs.length > 0) {
+		await Promise.all([jestRun(NEEDS_NO_N8N), ...installs]);
+		checks.push(check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true));
+		await jestRun(NEEDS_N8N);
+	} else {
+		checks.push(check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true));
+		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N]);
+	}
+	await Promise.all(checks);
+	// The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
+	note('benchmark (smoke)')((await runAsync(node, [tool.tsx, join('bench', 'run.ts'), '--smoke'], env)) === 0);
+	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
 
 const COMMANDS = ['setup', 'build', 'prepublish', 'lint', 'scan', 'test', 'test:fast', 'test:e2e', 'test:queue', 'simulator', 'demo', 'dev', 'bench'];
@@ -221,18 +293,7 @@ async function main() {
 			await ensureApplications(ctx, { all: true });
 			return run(node, [join('scripts', 'scan.mjs')], env);
 		case 'test':
-			run(node, [tool.tsc, '-p', 'tsconfig.json', '--noEmit'], env);
-			run(node, [tool.eslint, '.'], env);
-			build(ctx);
-			await ensureApplications(ctx, { all: true });
-			// n8n's verification scan (source and packed tarball): zero findings or the run fails.
-			run(node, [join('scripts', 'scan.mjs')], env);
-			// One test file at a time (Jest's default on 2 cores). Measured with two at a time: 1,465 s instead
-			// of ~2,270 s cold, but the browser suite's node panel and the engine's Stop timing flaked beside the
-			// queue-mode suite's six processes; not worth a red CI until those are made load-proof.
-			jest(['unit', 'simulator', 'engine', 'e2e', 'queue', 'browser']);
-			// The benchmark at small sizes, so it cannot rot: fails on broken counts, never on timing.
-			return run(node, [tool.tsx, join('bench', 'run.ts'), '--smoke'], env);
+			return await testEverything(ctx, args);
 		case 'test:fast':
 			return jest(['unit', 'simulator', 'engine']);
 		case 'test:e2e':

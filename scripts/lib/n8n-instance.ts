@@ -9,19 +9,20 @@
  * activation, the task-runner broker port clashing between two n8n processes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-import { ensureOk, findFreePorts, request } from './n8n-http';
+import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
+import { findFreePorts } from './n8n-http';
 import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder } from './n8n-install';
-import { N8nHttpError, N8nStartError } from './n8n-types';
-import type { HttpResult, N8nExecution, N8nInstance, N8nNodeTypeDescription, StartN8nOptions } from './n8n-types';
+import { N8nStartError } from './n8n-types';
+import type { N8nInstance, StartN8nOptions } from './n8n-types';
 
 // One module for the callers: where n8n is installed, how to talk to it, what it answers.
 export * from './n8n-install';
 export * from './n8n-types';
 export { findFreePort, isPortFree } from './n8n-http';
+export { n8nClient, signInAsOwner, type N8nClient, type N8nSession } from './n8n-client';
 
 /** The owner n8n creates from the environment; dev prints these so a person can sign in. */
 export const DEFAULT_OWNER = {
@@ -33,8 +34,6 @@ export const DEFAULT_OWNER = {
 
 /** Fixed so that a kept user folder can be started again (n8n refuses a key that differs from its config). */
 const ENCRYPTION_KEY = 'gemini-omni-e2e-encryption-key-not-secret';
-/** n8n ties the session cookie to this header; every session request sends the same value. */
-const BROWSER_ID = 'gemini-omni-e2e-browser';
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -97,8 +96,6 @@ class LogBuffer {
 // Starting and stopping
 
 
-/** Statuses after which an execution will not change any more. */
-const FINISHED_STATUSES = new Set(['success', 'error', 'crashed', 'canceled']);
 
 /**
  * Starts n8n; a start that failed only because a port it was given by findFreePort was taken meanwhile
@@ -309,221 +306,26 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	}
 	const startSeconds = elapsedSeconds(startStarted);
 
-	// 4. A session for the owner, then a public API key with every scope the owner may grant.
+	// 4. A session for the owner, then a public API key (workers and webhook processes serve no API).
 	const loginStarted = Date.now();
-	let cookie = '';
-	const sessionHeaders = () => ({ cookie, 'browser-id': BROWSER_ID });
-	let apiKey = '';
-	// Workers and webhook processes are not signed in to: they serve no editor and no API.
+	let session: N8nSession = { cookie: '', apiKey: '' };
 	if (role === 'main') {
 		try {
-			// 1.x ignores N8N_INSTANCE_OWNER_*: the owner is set up once through the REST API, which
-			// answers 404 for a moment after readiness.
-			for (let attempt = 1; isV1; attempt++) {
-				const url = `${baseUrl}/rest/owner/setup`;
-				const setup = await request('POST', url, { 'browser-id': BROWSER_ID }, {
-					email: owner.email,
-					password: owner.password,
-					firstName: owner.firstName,
-					lastName: owner.lastName,
-				});
-				if (setup.status >= 200 && setup.status < 300) break;
-				// Already set up (a kept user folder): the login below tells.
-				if (setup.status === 400) break;
-				if (attempt >= 40) throw new N8nHttpError('POST', url, setup.status, JSON.stringify(setup.body));
-				await sleep(500);
-			}
-			for (let attempt = 1; ; attempt++) {
-				const url = `${baseUrl}/rest/login`;
-				const response = await fetch(url, {
-					method: 'POST',
-					headers: { 'content-type': 'application/json', 'browser-id': BROWSER_ID },
-					body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
-					signal: AbortSignal.timeout(15_000),
-				});
-				const text = await response.text();
-				if (response.ok) {
-					cookie = response.headers
-						.getSetCookie()
-						.map((setCookie) => setCookie.split(';')[0])
-						.join('; ');
-					break;
-				}
-				// The owner is written during start; a login right at readiness has been seen to need a retry.
-				if (attempt >= 10) throw new N8nHttpError('POST', url, response.status, text);
-				await sleep(500);
-			}
-			const scopes = await restCall<string[]>('GET', '/api-keys/scopes');
-			const created = await restCall<{ rawApiKey: string }>('POST', '/api-keys', {
-				label: `gemini-omni-${randomBytes(4).toString('hex')}`,
-				scopes,
-				expiresAt: null,
-			});
-			apiKey = created.rawApiKey;
-			if (!apiKey) throw new Error('POST /rest/api-keys returned no rawApiKey');
+			session = await signInAsOwner(baseUrl, owner, isV1);
 		} catch (error) {
 			await failStart(`n8n started but signing in or creating an API key failed: ${(error as Error).message}`);
 		}
 	}
 	const loginSeconds = elapsedSeconds(loginStarted);
 
-	async function restCall<T>(method: string, path: string, body?: unknown): Promise<T> {
-		const url = `${baseUrl}/rest${path}`;
-		const result = await request(method, url, sessionHeaders(), body);
-		ensureOk(method, url, result);
-		const payload = result.body as { data?: T };
-		return (payload && typeof payload === 'object' && 'data' in payload ? payload.data : payload) as T;
-	}
-
-	async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-		const url = `${baseUrl}${path.startsWith('/api/') ? path : `/api/v1${path}`}`;
-		const result = await request(method, url, { 'X-N8N-API-KEY': apiKey, accept: 'application/json' }, body);
-		ensureOk(method, url, result);
-		return result.body as T;
-	}
-
-	// The editor's type files: static JSON behind the session cookie, not part of any API.
-	async function typeFile<T>(kind: 'nodes' | 'credentials'): Promise<T> {
-		const url = `${baseUrl}/types/${kind}.json`;
-		const result = await request('GET', url, sessionHeaders());
-		ensureOk('GET', url, result);
-		return result.body as T;
-	}
-
-	const webhookUrl = (path: string) => `${baseUrl}/webhook/${path.replace(/^\/+/, '')}`;
-
 	const instance: N8nInstance = {
-		baseUrl,
+		...n8nClient(baseUrl, session, isV1),
 		port,
 		pid: child.pid,
 		runnersBrokerPort,
 		userFolder,
-		apiKey,
 		owner: { email: owner.email, password: owner.password },
 		timings: { installSeconds, startSeconds, loginSeconds },
-		api,
-		rest: restCall,
-
-		async createCredential(name, type, data) {
-			// n8n 1.123's public API refuses a credential whose type has `authenticate` without this field
-			// in its data (a bug of that version; its editor is unaffected).
-			const body = { name, type, data: isV1 ? { allowedHttpRequestDomains: 'all', ...data } : data };
-			const created = await api<{ id: string }>('POST', '/credentials', body);
-			return created.id;
-		},
-
-		async createWorkflow(workflow) {
-			// The public API refuses read-only fields (id, active, versionId…) that exported workflows carry.
-			const { name, nodes, connections, settings, staticData } = workflow;
-			const created = await api<{ id: string }>('POST', '/workflows', {
-				name,
-				nodes,
-				connections,
-				settings: settings ?? { executionOrder: 'v1' },
-				...(staticData ? { staticData } : {}),
-			});
-			return created.id;
-		},
-
-		async activateWorkflow(id) {
-			await api('POST', `/workflows/${id}/activate`);
-		},
-
-		async deactivateWorkflow(id) {
-			await api('POST', `/workflows/${id}/deactivate`);
-		},
-
-		webhookUrl,
-
-		async callWebhook(path, body, callOptions = {}) {
-			const url = webhookUrl(path);
-			const method = callOptions.method ?? 'POST';
-			const waitUntilRegistered = callOptions.waitUntilRegistered ?? true;
-			const registrationDeadline = Date.now() + (callOptions.registrationTimeoutMs ?? 20_000);
-			for (;;) {
-				const result = await request(method, url, callOptions.headers ?? {}, body, 120_000, callOptions.responseType);
-				// Right after activation the production webhook is not registered yet and answers 404.
-				if (result.status !== 404 || !waitUntilRegistered || Date.now() > registrationDeadline) {
-					return result as HttpResult<any>;
-				}
-				await sleep(200);
-			}
-		},
-
-		async listExecutions(workflowId) {
-			const executions: N8nExecution[] = [];
-			let cursor: string | undefined;
-			do {
-				const query = new URLSearchParams({ workflowId, limit: '250' });
-				if (cursor) query.set('cursor', cursor);
-				const page = await api<{ data: N8nExecution[]; nextCursor?: string | null }>(
-					'GET',
-					`/executions?${query.toString()}`,
-				);
-				executions.push(...page.data);
-				cursor = page.nextCursor ?? undefined;
-			} while (cursor);
-			return executions;
-		},
-
-		async getExecution(id, includeData = true) {
-			return await api<N8nExecution>('GET', `/executions/${id}?includeData=${includeData ? 'true' : 'false'}`);
-		},
-
-		async waitForExecution(workflowId, waitOptions = {}) {
-			const accept = waitOptions.accept ?? (() => true);
-			const waitDeadline = Date.now() + (waitOptions.timeoutMs ?? 30_000);
-			for (;;) {
-				const executions = await instance.listExecutions(workflowId);
-				const candidates = executions
-					.filter((execution) => FINISHED_STATUSES.has(execution.status))
-					.sort((a, b) => Number(b.id) - Number(a.id))
-					// Newest first; a test looks for a run it just caused, not one from long ago.
-					.slice(0, 20);
-				for (const candidate of candidates) {
-					const full = await instance.getExecution(candidate.id, true);
-					if (accept(full)) return full;
-				}
-				if (Date.now() > waitDeadline) {
-					throw new Error(
-						`No finished execution of workflow ${workflowId} matched within ${waitOptions.timeoutMs ?? 30_000} ms ` +
-							`(saw ${executions.map((execution) => `${execution.id}:${execution.status}`).join(', ') || 'none'})`,
-					);
-				}
-				await sleep(300);
-			}
-		},
-
-		async waitForExecutionState(id, until, stateOptions = {}) {
-			const timeoutMs = stateOptions.timeoutMs ?? 30_000;
-			const stateDeadline = Date.now() + timeoutMs;
-			for (;;) {
-				let execution: N8nExecution | undefined;
-				try {
-					execution = await instance.getExecution(id, true);
-				} catch (error) {
-					// Saved a moment after the webhook answered: a 404 right at the start is not an answer.
-					if (!(error instanceof N8nHttpError && error.status === 404)) throw error;
-				}
-				if (execution && until(execution)) return execution;
-				if (Date.now() > stateDeadline) {
-					throw new Error(
-						`Execution ${id} did not become ${stateOptions.what ?? 'what was waited for'} within ${timeoutMs} ms ` +
-							`(last status: ${execution?.status ?? 'not found'})`,
-					);
-				}
-				await sleep(250);
-			}
-		},
-
-		async nodeTypes() {
-			return await typeFile<N8nNodeTypeDescription[]>('nodes');
-		},
-
-		async credentialTypes() {
-			return await typeFile('credentials');
-		},
-
 		logs(lines = 200) {
 			return logBuffer.tail(lines);
 		},

@@ -21,6 +21,7 @@ import { startN8n, REPO_ROOT, type N8nInstance } from '../../scripts/lib/n8n-ins
 import { startSimulator, type Simulator } from '../../simulator';
 import {
 	chooseOption,
+	clickListEntry,
 	closeCredentialDialog,
 	closeNdv,
 	credentialDialog,
@@ -96,7 +97,7 @@ async function addManualTrigger(): Promise<void> {
 	await openNewWorkflow(p, n8n.baseUrl);
 	await p.locator('[data-test-id="canvas-add-button"]').click();
 	await searchNodes(p, 'manual');
-	await p.locator('[data-test-id="node-creator-node-item"]', { hasText: 'Trigger manually' }).click();
+	await clickListEntry(p.locator('[data-test-id="node-creator-node-item"]', { hasText: 'Trigger manually' }));
 	await p.locator('[data-test-id="canvas-node"]').first().waitFor();
 	await nodeCreator(p).waitFor({ state: 'hidden' });
 }
@@ -120,12 +121,12 @@ async function addGeminiNode(): Promise<void> {
 	await addManualTrigger();
 	await openWhatHappensNext();
 	await searchNodes(p, 'gemini omni');
-	await panelItemOfType(p, `${nodeType()}-`).first().click();
-	await p
-		.locator('[data-test-id="node-creator"] [data-test-id="item-iterator-item"]:visible', {
+	await clickListEntry(panelItemOfType(p, `${nodeType()}-`).first());
+	await clickListEntry(
+		p.locator('[data-test-id="node-creator"] [data-test-id="item-iterator-item"]:visible', {
 			hasText: actionText('video', 'textToVideo'),
-		})
-		.click();
+		}),
+	);
 	await ndv(p).waitFor();
 	await ndv(p).locator('[data-test-id="parameter-input-resource"]').waitFor();
 }
@@ -187,7 +188,7 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 			);
 			await screenshot(p, `1-trigger-view-search-${term}`);
 		}
-		await panelItemOfType(p, `${PACKAGE_NAME}.`).first().click();
+		await clickListEntry(panelItemOfType(p, `${PACKAGE_NAME}.`).first());
 		const events = triggerEvents(trigger);
 		const triggerItems = await waitForValue(
 			async () => (await panelEntries(p)).filter((entry) => entry.navId.startsWith(`${PACKAGE_NAME}.${trigger.name}-`)),
@@ -222,7 +223,7 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 			await expect(item.locator('[data-test-id="node-creator-item-name"]').innerText()).resolves.toBe(node.displayName);
 			await screenshot(p, `2-what-happens-next-search-${term}`);
 		}
-		await panelItemOfType(p, `${nodeType()}-`).first().click();
+		await clickListEntry(panelItemOfType(p, `${nodeType()}-`).first());
 		const expected = actionsByResource(node);
 		const expectedCount = [...expected.values()].reduce((sum, list) => sum + list.length, 0);
 		const want = JSON.stringify(
@@ -518,7 +519,7 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		await addManualTrigger();
 		await openWhatHappensNext();
 		await searchNodes(p, 'AI Agent');
-		await panelItemOfType(p, '@n8n/n8n-nodes-langchain.agent-').first().click();
+		await clickListEntry(panelItemOfType(p, '@n8n/n8n-nodes-langchain.agent-').first());
 		await ndv(p).waitFor();
 		await closeNdv(p);
 		const fit = p.locator('[data-test-id="zoom-to-fit"]:visible');
@@ -553,7 +554,7 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 	it('as an agent’s tool, Text to Video shows its model-facing Description and Return Output File, and no wait mode or download', async () => {
 		const p = page();
 		// The tools list from the test before is still open, searched for "omni".
-		await panelItemOfType(p, `${nodeType()}Tool-`).first().click();
+		await clickListEntry(panelItemOfType(p, `${nodeType()}Tool-`).first());
 		// n8n opens the tool's parameters at once (its defaults: Video → Text to Video), or lists its actions first.
 		const action = p.locator('[data-test-id="node-creator"] [data-test-id="item-iterator-item"]:visible', { hasText: 'Generate a video from text' });
 		await Promise.race([ndv(p).waitFor(), action.first().waitFor()]);

@@ -35,7 +35,7 @@ async function batchWorkflow(path: string): Promise<string> {
 it('a late failure in a 50-item batch names all 49 other jobs with their state and outputUrl', async () => {
 	const workflowId = await batchWorkflow('e2e-batch-late-failure');
 	sim.clearLog();
-	const prompts = Array.from({ length: 50 }, (_, i) => (i === 37 ? `row ${i} [sim:seconds=2400] [sim:fail=Late failure]` : `row ${i} [sim:seconds=2]`));
+	const prompts = Array.from({ length: 50 }, (_, i) => (i === 37 ? `row ${i} [sim:seconds=600] [sim:fail=Late failure]` : `row ${i} [sim:seconds=2]`));
 	expect((await n8n.callWebhook('e2e-batch-late-failure', { prompts })).status).toBe(200);
 	const execution = await n8n.waitForExecution(workflowId, { timeoutMs: 360_000 });
 	expect(execution.status).toBe('error');

@@ -2,27 +2,21 @@
  * n8n's queue mode, for real (issue 12): Redis, PostgreSQL, n8n 2.41.1 as main, one webhook process
  * and two workers of concurrency 5, each with its own user folder and the package installed as a
  * community package (scripts/lib/queue-stack.ts); the simulator is the API. One set of processes for
- * the whole file, so the parts run in order; each prints its figures (`[queue] …`).
+ * the whole file, so the parts run in order; each prints its figures (`[queue] …`). The batch in passes
+ * has a stack of its own in batch-in-passes.test.ts, so the two files run side by side.
  */
 import { randomBytes } from 'node:crypto';
 
-import { startSimulator, type Simulator } from '../../simulator';
-import { exampleNode, readExample, withCredential, withNodeParameters, withWebhookStart } from '../../scripts/lib/examples';
-import { startQueueStack, type QueueStack } from '../../scripts/lib/queue-stack';
-import type { N8nExecution } from '../../scripts/lib/n8n-instance';
 import {
 	geminiOmniStep,
 	geminiOmniTriggerWorkflow,
 	nodeOutput,
-	nodeRuns,
 	triggerWebhookPath,
 	webhookWorkflow,
-	type CredentialReference,
 } from '../../scripts/lib/workflows';
 import {
 	apiRequestsForJob,
 	callbackTextToVideoWorkflow,
-	createSimulatorCredential,
 	executionsWithData,
 	storageRequestsForJob,
 	generateRequests,
@@ -32,56 +26,28 @@ import {
 	waitForSimulatorJob,
 	waitUntilTriggerListens,
 } from '../e2e/support';
+import { finished, PRO, report, startQueueSuite, type QueueSuite } from './support';
 
 jest.setTimeout(600_000);
 
-let sim: Simulator;
-let stack: QueueStack;
-let credential: CredentialReference;
-
-function report(line: string): void {
-	process.stdout.write(`[queue] ${line}\n`);
-}
+let suite: QueueSuite;
+let sim: QueueSuite['sim'];
+let stack: QueueSuite['stack'];
+let credential: QueueSuite['credential'];
+const callWebhook: QueueSuite['callWebhook'] = async (...args) => await suite.callWebhook(...args);
+const waitForExecutions: QueueSuite['waitForExecutions'] = async (...args) => await suite.waitForExecutions(...args);
+const credentialForNewKey: QueueSuite['credentialForNewKey'] = async (...args) => await suite.credentialForNewKey(...args);
+const workerRunning: QueueSuite['workerRunning'] = (...args) => suite.workerRunning(...args);
 
 beforeAll(async () => {
 	// 0.5: an 8 s clip runs 4 s; the simulator gives n8n up to a minute to answer a callback (2 cores).
-	sim = await startSimulator({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
-	const started = Date.now();
-	stack = await startQueueStack({ workers: 2, workerConcurrency: 5 });
-	report(`main, webhook process and 2 workers ready in ${Math.round((Date.now() - started) / 1000)} s`);
-	credential = await createSimulatorCredential(stack.main, sim);
+	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
+	({ sim, stack, credential } = suite);
 }, 600_000);
 
 afterAll(async () => {
-	await stack?.stop();
-	await sim?.close();
+	await suite?.stop();
 });
-
-/** Calls a production webhook at the webhook process, retrying the 404 of the moment after activation. */
-async function callWebhook(path: string, body: unknown): Promise<number> {
-	const deadline = Date.now() + 30_000;
-	for (;;) {
-		const response = await fetch(stack.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-		await response.arrayBuffer();
-		if (response.status !== 404 || Date.now() > deadline) return response.status;
-		await sleep(250);
-	}
-}
-
-async function waitForExecutions(workflowId: string, count: number, accept: (execution: N8nExecution) => boolean, timeoutMs = 240_000): Promise<N8nExecution[]> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const all = await executionsWithData(stack.main, workflowId);
-		const matching = all.filter(accept);
-		if (matching.length >= count) return matching;
-		if (Date.now() > deadline) {
-			throw new Error(`${matching.length}/${count} executions of ${workflowId} as expected (saw ${all.map((e) => `${e.id}:${e.status}`).join(', ')})\n${stack.logs(30)}`);
-		}
-		await sleep(500);
-	}
-}
-
-const finished = (execution: N8nExecution) => ['success', 'error', 'crashed', 'canceled'].includes(execution.status);
 
 describe('Poll mode on a worker', () => {
 	it('a 20-item batch: every output is its own prompt\'s finished job, in order, 2 requests per job', async () => {
@@ -257,23 +223,6 @@ describe('Trigger at the webhook process', () => {
 		expect(await settledRuns(before + 50 + simultaneous.length)).toHaveLength(before + 50 + simultaneous.length);
 	});
 });
-
-/** A credential for a key of its own (its own limits and counts), on the given plan. */
-async function credentialForNewKey(name: string, limits: { concurrent: number; perMinute: number; perHour: number }): Promise<{ key: string; credential: CredentialReference }> {
-	const key = `gomni_${randomBytes(32).toString('hex')}`;
-	sim.addKey({ key, plan: 'pro', limits });
-	const id = await stack.main.createCredential(name, 'geminiOmniApi', { apiKey: key, baseUrl: sim.url, plan: 'pro', webhookSecret: sim.webhookSecret });
-	return { key, credential: { id, name } };
-}
-
-const PRO = { concurrent: 5, perMinute: 30, perHour: 200 };
-
-
-/** Which worker's log says it started the execution (undefined while none has). */
-function workerRunning(executionId: string): number | undefined {
-	const index = stack.workers.findIndex((worker) => worker.logs(2000).includes(`Worker started execution ${executionId} `));
-	return index >= 0 ? index : undefined;
-}
 
 describe('Binary data in the default "database" mode', () => {
 	it('a 600 MiB output is refused before its download, naming the limit and the settings that work', async () => {
@@ -451,92 +400,5 @@ describe('Two workers, one Pro key', () => {
 		expect(new Set(jobs).size).toBe(20);
 		expect(jobs).toHaveLength(20);
 		expect(longestIdle).toBeLessThan(5_000);
-	});
-});
-
-describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
-	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process and a crash of both workers', async () => {
-		sim.clearLog();
-		const { key, credential: loopCredential } = await credentialForNewKey('Gemini Omni (loop)', PRO);
-		const path = 'queue-batch-in-passes';
-		const example = withCredential(readExample('batch-in-passes.json'), loopCredential);
-		const prompts = Array.from({ length: 30 }, (_, i) => `[sim:seconds=60] pass clip ${i}`);
-		const runnable = withNodeParameters(withWebhookStart(example, { path, response: { mode: 'onReceived' } }).workflow, 'Prompt List', () => ({
-			jsCode: `return ${JSON.stringify(prompts)}.map((prompt) => ({ json: { prompt } }));`,
-		}));
-		const loopNode = exampleNode(runnable, 'Text to Video (Passes)').name;
-		const workflowId = await stack.main.createWorkflow(withNodeParameters(runnable, loopNode, (parameters) => ({ ...parameters, downloadOutput: false })));
-		await stack.main.activateWorkflow(workflowId);
-		const started = Date.now();
-		expect(await callWebhook(path, {})).toBe(200);
-
-		const samples: Array<{ status: string; busy: number; waitTill: string; at: number }> = [];
-		let restarted = false;
-		let killed = false;
-		let execution: N8nExecution | undefined;
-		const deadline = Date.now() + 20 * 60_000;
-		for (;;) {
-			const [listed] = await stack.main.listExecutions(workflowId);
-			if (listed) {
-				samples.push({ status: listed.status, busy: await stack.busyWorkerSlots(), waitTill: String(listed.waitTill ?? ''), at: Date.now() });
-				const accepted = generateRequests(sim).filter((entry) => entry.status === 200).length;
-				// Mid-batch, while it waits between passes: stop and start every n8n process.
-				if (!restarted && listed.status === 'waiting' && accepted >= 10) {
-					restarted = true;
-					const restartStarted = Date.now();
-					await stack.restartAll();
-					report(`loop: every process restarted mid-batch after ${accepted} submits (${Math.round((Date.now() - restartStarted) / 1000)} s)`);
-				} else if (restarted && !killed && listed.status === 'waiting' && accepted >= 20 && Date.parse(String(listed.waitTill ?? '')) - Date.now() > 15_000) {
-					// Later, both workers crash (SIGKILL) between passes, and come back.
-					killed = true;
-					await Promise.all(stack.workers.map(async (_, index) => await stack.killWorker(index)));
-					await Promise.all(stack.workers.map(async (_, index) => await stack.startWorker(index)));
-					report(`loop: both workers killed (SIGKILL) and started again after ${accepted} submits`);
-				}
-				if (finished(listed)) {
-					execution = await stack.main.getExecution(listed.id, true);
-					break;
-				}
-			}
-			if (Date.now() > deadline) throw new Error(`The loop did not finish in 20 min\n${stack.logs(40)}`);
-			await sleep(1_000);
-		}
-		const minutes = (Date.now() - started) / 60_000;
-		expect(restarted).toBe(true);
-		expect(killed).toBe(true);
-		expect(execution.status).toBe('success');
-		const done = nodeRuns(execution, 'Finished Clips').flatMap((run) => run.data?.main?.[0] ?? []);
-		const passes = nodeRuns(execution, loopNode).length;
-		const mine = sim.log.filter((entry) => entry.kind === 'api' && entry.key === key.slice(-6));
-		const generates = mine.filter((entry) => entry.method === 'POST' && entry.status === 200);
-		// Strictly inside one wait between passes, no worker slot is busy: the samples before and after are
-		// in the same wait (same waitTill), and its end is more than 3 s away. (The status and the busy
-		// count are two reads: a pass shorter than the sampling gap, or one about to start, could fall
-		// between them.)
-		const inOneWait = (sample: (typeof samples)[number], other: (typeof samples)[number]) => other.status === 'waiting' && other.waitTill === sample.waitTill;
-		const between = samples.filter(
-			(sample, i) =>
-				i > 0 &&
-				i < samples.length - 1 &&
-				sample.status === 'waiting' &&
-				inOneWait(sample, samples[i - 1]) &&
-				inOneWait(sample, samples[i + 1]) &&
-				Date.parse(sample.waitTill) - sample.at > 3_000,
-		);
-		const busyBetween = between.filter((sample) => sample.busy > 0).length;
-		report(
-			`loop: 30 prompts on a 5-job key in ${minutes.toFixed(1)} min and ${passes} passes; ${done.length} done, ${generates.length} submits, ` +
-				`${(mine.length / 30).toFixed(2)} requests per job, peak ${sim.maxInFlight(key.slice(-6))} running; busy worker slots while waiting: ${busyBetween} of ${between.length} samples; ` +
-				`jobs lost: ${30 - new Set(done.map((item) => item.json.jobId)).size}, submitted twice: ${generates.length - new Set(generates.map((entry) => entry.jobId)).size}`,
-		);
-		expect(done.map((item) => item.json.status)).toEqual(Array(30).fill('done'));
-		expect(new Set(done.map((item) => item.json.jobId)).size).toBe(30);
-		expect(generates).toHaveLength(30);
-		const submittedPrompts = generates.map((entry) => (entry.body as { prompt: string }).prompt).sort();
-		expect(submittedPrompts).toEqual([...prompts].sort());
-		expect(mine.length / 30).toBeLessThanOrEqual(2.3);
-		expect(sim.maxInFlight(key.slice(-6))).toBeLessThanOrEqual(5);
-		expect(between.length).toBeGreaterThan(30);
-		expect(busyBetween).toBe(0);
 	});
 });

@@ -141,6 +141,20 @@ export async function searchNodes(page: Page, text: string): Promise<void> {
 	await input.fill(text);
 }
 
+/**
+ * Clicks an entry of the node creator's list as a person does. On a loaded machine (the queue-mode suite
+ * beside this one) the list has been seen re-rendering for 45 s, each click aimed at an element that was
+ * replaced before it landed ("element was detached from the DOM"); then the click event is sent to the
+ * entry as it is at that instant, without waiting for it to hold still.
+ */
+export async function clickListEntry(entry: Locator): Promise<void> {
+	try {
+		await entry.click({ timeout: 10_000 });
+	} catch {
+		await entry.dispatchEvent('click', undefined, { timeout: 20_000 });
+	}
+}
+
 /** An entry of the panel's list whose node type starts with `typePrefix` (e.g. "pkg.geminiOmni"). */
 export const panelItemOfType = (page: Page, typePrefix: string): Locator =>
 	page.locator(`[data-test-id="node-creator"] [data-test-id="item-iterator-item"][data-keyboard-nav-id^="${typePrefix}"]:visible`);
