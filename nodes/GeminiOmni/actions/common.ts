@@ -4,7 +4,7 @@
  * the judge, and its 400 message reaches the user.
  */
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 
 import { DATABASE_BINARY_LIMIT_MB, downloadSettings } from '../helpers/binary';
 import { DEFAULT_CHECK_INTERVAL_SECONDS } from '../scheduler/poller';
@@ -375,7 +375,7 @@ export function readDownloadSettings(this: IExecuteFunctions, itemIndex: number,
  * Item i → a video job from a prompt and an image (a first frame or a reference photo, as a URL or a
  * binary uploaded first), with the resolution, duration, wait and download settings.
  */
-export function readPromptAndImageRequest(
+function readPromptAndImageRequest(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	model: string,
@@ -387,4 +387,39 @@ export function readPromptAndImageRequest(
 	readMediaInput.call(this, imageField, imageLabel, 'image', itemIndex, body, uploads);
 	Object.assign(body, readVideoSettings.call(this, itemIndex));
 	return withWaitAndOptions.call(this, itemIndex, { body, uploads });
+}
+
+export interface PromptAndImageOperation {
+	resource: string;
+	operation: string;
+	model: string;
+	/** The request field the image's URL goes in, its label and its hint in the editor. */
+	imageField: string;
+	imageLabel: string;
+	imageHint: string;
+	promptPlaceholder?: string;
+}
+
+/**
+ * An operation that turns a prompt and an image into a video job (Video → Image to Video, Character →
+ * Generate Video): its parameters and its item → job request, from what sets the two apart.
+ */
+export function promptAndImageOperation(spec: PromptAndImageOperation): {
+	description: INodeProperties[];
+	execute: (this: IExecuteFunctions, itemIndex: number) => Promise<JobRequest>;
+} {
+	const prompt = promptProperty();
+	const properties: INodeProperties[] = [
+		spec.promptPlaceholder ? { ...prompt, placeholder: spec.promptPlaceholder } : prompt,
+		...mediaInputProperties(spec.imageField, spec.imageLabel, 'image', spec.imageHint),
+		...videoSettingsProperties(),
+		...waitProperties(),
+		optionsCollection(),
+	];
+	return {
+		description: updateDisplayOptions({ show: { resource: [spec.resource], operation: [spec.operation] } }, properties),
+		async execute(this: IExecuteFunctions, itemIndex: number): Promise<JobRequest> {
+			return readPromptAndImageRequest.call(this, itemIndex, spec.model, spec.imageField, spec.imageLabel);
+		},
+	};
 }

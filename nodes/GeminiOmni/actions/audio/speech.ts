@@ -3,6 +3,33 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 
 import { OTHER, choiceOrOther, requiredString } from '../common';
 
+/** The languages the API documents: BCP-47 tag and name, in the editor's (alphabetical) order. */
+const LANGUAGES: Array<[tag: string, name: string]> = [
+	['ar-SA', 'Arabic (Saudi Arabia)'],
+	['zh-CN', 'Chinese (Mandarin, Simplified)'],
+	['nl-NL', 'Dutch (Netherlands)'],
+	['en-GB', 'English (UK)'],
+	['en-US', 'English (US)'],
+	['fr-FR', 'French (France)'],
+	['de-DE', 'German (Germany)'],
+	['hi-IN', 'Hindi (India)'],
+	['it-IT', 'Italian (Italy)'],
+	['ja-JP', 'Japanese (Japan)'],
+	['ko-KR', 'Korean (South Korea)'],
+	['pl-PL', 'Polish (Poland)'],
+	['pt-BR', 'Portuguese (Brazil)'],
+	['es-MX', 'Spanish (Mexico)'],
+	['es-ES', 'Spanish (Spain)'],
+];
+
+/** The voice profiles the API documents, in the editor's (alphabetical) order. */
+const VOICE_PROFILES = ['energetic', 'narrator', 'professional-female', 'professional-male', 'warm-female', 'warm-male'];
+
+/** "professional-female" → "Professional Female". */
+const voiceName = (profile: string) => profile.split('-').map((word) => word[0].toUpperCase() + word.slice(1)).join(' ');
+
+const OTHER_OPTION = { name: 'Other (Type It Below)', value: OTHER };
+
 export const speechProperties: INodeProperties[] = [
 	{
 		displayName: 'Script',
@@ -18,24 +45,7 @@ export const speechProperties: INodeProperties[] = [
 		displayName: 'Language',
 		name: 'language',
 		type: 'options',
-		options: [
-			{ name: 'Arabic (Saudi Arabia)', value: 'ar-SA', description: 'BCP-47 tag ar-SA' },
-			{ name: 'Chinese (Mandarin, Simplified)', value: 'zh-CN', description: 'BCP-47 tag zh-CN' },
-			{ name: 'Dutch (Netherlands)', value: 'nl-NL', description: 'BCP-47 tag nl-NL' },
-			{ name: 'English (UK)', value: 'en-GB', description: 'BCP-47 tag en-GB' },
-			{ name: 'English (US)', value: 'en-US', description: 'BCP-47 tag en-US' },
-			{ name: 'French (France)', value: 'fr-FR', description: 'BCP-47 tag fr-FR' },
-			{ name: 'German (Germany)', value: 'de-DE', description: 'BCP-47 tag de-DE' },
-			{ name: 'Hindi (India)', value: 'hi-IN', description: 'BCP-47 tag hi-IN' },
-			{ name: 'Italian (Italy)', value: 'it-IT', description: 'BCP-47 tag it-IT' },
-			{ name: 'Japanese (Japan)', value: 'ja-JP', description: 'BCP-47 tag ja-JP' },
-			{ name: 'Korean (South Korea)', value: 'ko-KR', description: 'BCP-47 tag ko-KR' },
-			{ name: 'Polish (Poland)', value: 'pl-PL', description: 'BCP-47 tag pl-PL' },
-			{ name: 'Portuguese (Brazil)', value: 'pt-BR', description: 'BCP-47 tag pt-BR' },
-			{ name: 'Spanish (Mexico)', value: 'es-MX', description: 'BCP-47 tag es-MX' },
-			{ name: 'Spanish (Spain)', value: 'es-ES', description: 'BCP-47 tag es-ES' },
-			{ name: 'Other (Type It Below)', value: OTHER },
-		],
+		options: [...LANGUAGES.map(([value, name]) => ({ name, value, description: `BCP-47 tag ${value}` })), OTHER_OPTION],
 		default: 'en-US',
 		description: 'Spoken language as a BCP-47 tag',
 	},
@@ -52,15 +62,7 @@ export const speechProperties: INodeProperties[] = [
 		displayName: 'Voice Profile',
 		name: 'voiceProfile',
 		type: 'options',
-		options: [
-			{ name: 'Energetic', value: 'energetic' },
-			{ name: 'Narrator', value: 'narrator' },
-			{ name: 'Professional Female', value: 'professional-female' },
-			{ name: 'Professional Male', value: 'professional-male' },
-			{ name: 'Warm Female', value: 'warm-female' },
-			{ name: 'Warm Male', value: 'warm-male' },
-			{ name: 'Other (Type It Below)', value: OTHER },
-		],
+		options: [...VOICE_PROFILES.map((value) => ({ name: voiceName(value), value })), OTHER_OPTION],
 		default: 'professional-male',
 		description: 'The voice that reads the script',
 	},
