@@ -15,7 +15,8 @@ module.exports = {
 		{ ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
 		{ ...base, displayName: 'simulator', testMatch: ['<rootDir>/test/simulator/**/*.test.ts'] },
 		{ ...base, displayName: 'engine', testMatch: ['<rootDir>/test/engine/**/*.test.ts'] },
-		{ ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+		// One n8n per worker, shared by the files that ask for it (test/e2e/shared-environment.js, sharedN8n).
+		{ ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testEnvironment: '<rootDir>/test/e2e/shared-environment.js' },
 		// n8n in queue mode: Redis, PostgreSQL, main, a webhook process and two workers (scripts/lib/queue-stack.ts).
 		{ ...base, displayName: 'queue', testMatch: ['<rootDir>/test/queue/**/*.test.ts'] },
 		// The real n8n editor in headless Chromium (playwright-core + Debian's /usr/bin/chromium).

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KeySpec, Plan, PlanLimits } from './types';
 
 export const PLAN_LIMITS: Record<'pro' | 'premium', PlanLimits> = {
@@ -20,6 +20,12 @@ export const DEMO_KEYS = {
 	/** A Pro key whose account has 0 credits. */
 	noCredits: demoKey('no-credits'),
 };
+
+/** The same four kinds of key as DEMO_KEYS, random: one simulator's own. */
+export function ownKeys(): typeof DEMO_KEYS {
+	const key = () => 'gomni_' + randomBytes(32).toString('hex');
+	return { pro: key(), premium: key(), starter: key(), noCredits: key() };
+}
 
 export const DEMO_WEBHOOK_SECRET = 'whsec_demo_gemini_omni_simulator_0001';
 

@@ -24,6 +24,7 @@ import {
 	keySuffix,
 	KeyRegistry,
 	PLAN_LABELS,
+	ownKeys,
 	type KeyAccount,
 } from './keys';
 import { admitRequest, formatRetryAfter } from './limits';
@@ -77,7 +78,7 @@ export class SimulatorServer implements Simulator {
 	port = 0;
 	readonly timeScale: number;
 	readonly webhookSecret: string;
-	readonly keys = DEMO_KEYS;
+	readonly keys: typeof DEMO_KEYS;
 	readonly log: LogEntry[] = [];
 	readonly webhookDeliveries: WebhookDelivery[] = [];
 
@@ -104,10 +105,11 @@ export class SimulatorServer implements Simulator {
 		this.maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
 		this.signer = new UrlSigner(this.timeScale);
 		this.dispatcher = new WebhookDispatcher(this.timeScale, this.webhookDeliveries, options.webhookAnswerTimeoutMs);
-		this.registry.add({ key: DEMO_KEYS.pro, plan: 'pro' });
-		this.registry.add({ key: DEMO_KEYS.premium, plan: 'premium' });
-		this.registry.add({ key: DEMO_KEYS.starter, plan: 'starter' });
-		this.registry.add({ key: DEMO_KEYS.noCredits, plan: 'pro', credits: 0 });
+		this.keys = options.ownKeys ? ownKeys() : DEMO_KEYS;
+		this.registry.add({ key: this.keys.pro, plan: 'pro' });
+		this.registry.add({ key: this.keys.premium, plan: 'premium' });
+		this.registry.add({ key: this.keys.starter, plan: 'starter' });
+		this.registry.add({ key: this.keys.noCredits, plan: 'pro', credits: 0 });
 		for (const spec of options.keys ?? []) this.registry.add(spec);
 		this.server = http.createServer((req, res) => {
 			this.handle(req, res).catch((error: Error) => {

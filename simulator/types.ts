@@ -34,6 +34,11 @@ export interface SimulatorOptions {
 	webhookSecret?: string;
 	/** Extra keys besides the demo keys. */
 	keys?: KeySpec[];
+	/**
+	 * Default false: `keys` are the fixed DEMO_KEYS. True: random keys of this simulator's own, for tests
+	 * that share one n8n (its request budget and job gate per key would otherwise carry over between them).
+	 */
+	ownKeys?: boolean;
 	/** Largest accepted upload in bytes; default 512 MiB. Lowered by tests to exercise the 413 path. */
 	maxUploadBytes?: number;
 	/**

@@ -17,6 +17,7 @@ const MEASURED_SECONDS = {
 	// 140 s in fact; listed after the long e2e files so that it starts once the queue stacks are up (its
 	// node panel is the part of the suite most sensitive to a loaded machine).
 	'browser/editor': 99,
+	'e2e/bench-smoke': 130,
 	'e2e/trigger': 51,
 	'e2e/hostile-webhooks': 42,
 	'e2e/trigger-restart': 46,

@@ -209,6 +209,10 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	});
 	child.stdout?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
 	child.stderr?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
+	if (options.unref) {
+		child.unref();
+		for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+	}
 	let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 	// 'close', not 'exit': only then has everything n8n printed been read (a failed start prints its reason last).
 	const exited = new Promise<void>((done) => {

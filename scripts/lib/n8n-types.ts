@@ -17,6 +17,11 @@ export interface StartN8nOptions {
 	startTimeoutMs?: number;
 	/** Called with every line n8n prints (dev uses it to stream logs). */
 	onLogLine?: (line: string) => void;
+	/**
+	 * Whether this process may exit while n8n still runs (its exit handler then ends n8n): for an n8n
+	 * shared by several test files, which no single file stops.
+	 */
+	unref?: boolean;
 	owner?: { email: string; password: string; firstName: string; lastName: string };
 	/**
 	 * Which installed n8n to start (default N8N_VERSION). 2.x runs on Node 24; 1.x on Node 20, as its

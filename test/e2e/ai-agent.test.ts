@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type N8nExecution, type N8nInstance, type WorkflowInput } from '../../scripts/lib/n8n-instance';
+import type { N8nExecution, N8nInstance, WorkflowInput } from '../../scripts/lib/n8n-instance';
 import { GEMINI_OMNI_CREDENTIAL_TYPE, GEMINI_OMNI_NODE_TYPE, nodeRuns, webhookNode, type CredentialReference } from '../../scripts/lib/workflows';
-import { createSimulatorCredential, generateRequests } from './support';
+import { createSimulatorCredential, generateRequests, sharedN8n } from './support';
 import { startScriptedChatModel, toolResults, type ChatRequest, type ScriptedChatModel, type ScriptedTurn } from './scripted-chat-model';
 
 jest.setTimeout(180_000);
@@ -27,9 +27,9 @@ let openAiCredential: CredentialReference;
 let script: (request: ChatRequest) => ScriptedTurn = () => ({ text: 'no script' });
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.02 });
+	sim = await startSimulator({ timeScale: 0.02, ownKeys: true });
 	model = await startScriptedChatModel((request) => script(request));
-	n8n = await startN8n();
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim);
 	const name = 'Scripted chat model';
 	openAiCredential = { name, id: await n8n.createCredential(name, 'openAiApi', { apiKey: 'sk-scripted-stand-in', url: model.url, header: false }) };

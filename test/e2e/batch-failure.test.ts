@@ -5,9 +5,9 @@
  * it, and the accepted jobs are in n8n's log (n8n keeps no output of the stopped node).
  */
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nInstance } from '../../scripts/lib/n8n-instance';
 import type { CredentialReference } from '../../scripts/lib/workflows';
-import { createSimulatorCredential, generateRequests, promptBatchWorkflow, sleep } from './support';
+import { createSimulatorCredential, generateRequests, promptBatchWorkflow, sleep, sharedN8n } from './support';
 
 jest.setTimeout(420_000);
 
@@ -16,8 +16,8 @@ let n8n: N8nInstance;
 let credential: CredentialReference;
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.05 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.05, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim, { plan: 'premium' });
 }, 240_000);
 afterAll(async () => {

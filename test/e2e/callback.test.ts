@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 
 import { startSimulator, type Simulator, type WebhookDelivery } from '../../simulator';
-import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
 import { nodeOutput, nodeRuns, type CredentialReference } from '../../scripts/lib/workflows';
 import {
 	apiRequestsForJob,
@@ -19,6 +19,7 @@ import {
 	generateRequests,
 	sleep,
 	storageRequestsForJob,
+	sharedN8n,
 } from './support';
 
 jest.setTimeout(120_000);
@@ -36,8 +37,8 @@ let workflowId: string;
 beforeAll(async () => {
 	// 0.5: a "[sim:seconds=12]" job runs 6 s — time to see the execution waiting and to send a forged
 	// callback first — and the simulator gives n8n 5 s to answer its callback.
-	sim = await startSimulator({ timeScale: 0.5 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.5, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim);
 	const workflow = callbackTextToVideoWorkflow({
 		name: 'e2e callback wait',

@@ -6,9 +6,9 @@
  * job-not-found answer.
  */
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nInstance } from '../../scripts/lib/n8n-instance';
 import { API_KEY_FORMAT_MESSAGE, CREDENTIAL_TEST_MESSAGES } from '../../nodes/GeminiOmni/transport/apiKey';
-import { startNotFoundServer, testConnection as testConnectionOn } from './support';
+import { startNotFoundServer, testConnection as testConnectionOn, sharedN8n } from './support';
 
 jest.setTimeout(120_000);
 
@@ -16,8 +16,8 @@ let sim: Simulator;
 let n8n: N8nInstance;
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.05 });
-	n8n = await startN8n({});
+	sim = await startSimulator({ timeScale: 0.05, ownKeys: true });
+	n8n = await sharedN8n();
 });
 afterAll(async () => {
 	await n8n?.stop();

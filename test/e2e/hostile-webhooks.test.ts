@@ -8,9 +8,9 @@
 import { gzipSync } from 'node:zlib';
 
 import { startSimulator, type Simulator, type WebhookDelivery } from '../../simulator';
-import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
 import { geminiOmniTriggerWorkflow, nodeRuns, triggerWebhookPath, type CredentialReference } from '../../scripts/lib/workflows';
-import { callbackTextToVideoWorkflow, createSimulatorCredential, generateRequests, sleep } from './support';
+import { callbackTextToVideoWorkflow, createSimulatorCredential, generateRequests, sleep, sharedN8n } from './support';
 
 jest.setTimeout(240_000);
 
@@ -25,8 +25,8 @@ let n8n: N8nInstance;
 let credential: CredentialReference;
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.5 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.5, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim);
 }, 240_000);
 afterAll(async () => {

@@ -4,8 +4,9 @@
  * through n8n's public API and run through their production webhooks; what n8n recorded is read back
  * through the public API too. Needs `npm run build` and the pinned n8n (npm run test:e2e does both).
  */
+import { sharedN8n } from './support';
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type HttpResult, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { HttpResult, N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
 import {
 	GEMINI_OMNI_CREDENTIAL_TYPE,
 	GEMINI_OMNI_NODE_TYPE,
@@ -96,8 +97,8 @@ function expectNoApiKeyIn(...things: unknown[]) {
 }
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.02 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.02, ownKeys: true });
+	n8n = await sharedN8n();
 	const proCredential = await createCredential('Gemini Omni (simulator, Pro)', sim.keys.pro);
 	const badKeyCredential = await createCredential('Gemini Omni (badly formatted key)', BADLY_FORMATTED_KEY);
 	const starterCredential = await createCredential('Gemini Omni (simulator, Starter)', sim.keys.starter);

@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
 import { nodeOutput, type CredentialReference } from '../../scripts/lib/workflows';
-import { createSimulatorCredential, generateRequests, promptBatchWorkflow } from './support';
+import { createSimulatorCredential, generateRequests, promptBatchWorkflow, sharedN8n } from './support';
 
 jest.setTimeout(300_000);
 
@@ -19,8 +19,8 @@ let n8n: N8nInstance;
 let credential: CredentialReference;
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.05 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.05, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim, { plan: 'premium' });
 }, 240_000);
 afterAll(async () => {

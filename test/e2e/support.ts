@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { LogEntry, Simulator } from '../../simulator';
 import { outputStream } from '../../simulator/storage';
-import type { N8nExecution, N8nInstance, WorkflowInput } from '../../scripts/lib/n8n-instance';
+import { startN8n, type N8nExecution, type N8nInstance, type WorkflowInput } from '../../scripts/lib/n8n-instance';
 import { GEMINI_OMNI_CREDENTIAL_TYPE, geminiOmniStep, webhookWorkflow, type CredentialReference, type WorkflowStep } from '../../scripts/lib/workflows';
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -37,6 +37,45 @@ export async function testConnection(n8n: N8nInstance, apiKey: string, baseUrl: 
 	const name = `test ${Math.random()}`;
 	const id = await n8n.createCredential(name, GEMINI_OMNI_CREDENTIAL_TYPE, data);
 	return await n8n.rest('POST', '/credentials/test', { credentials: { id, name, type: GEMINI_OMNI_CREDENTIAL_TYPE, data } });
+}
+
+interface SharedN8n {
+	instance: Promise<N8nInstance>;
+}
+
+async function answers(baseUrl: string): Promise<boolean> {
+	try {
+		const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5_000) });
+		await response.arrayBuffer();
+		return response.ok;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * The n8n 2.41.1 that the e2e files of this Jest worker share (test/e2e/shared-environment.js): the
+ * first file that asks starts it, the next ones get it as it is; its stop() does nothing, the worker's
+ * exit ends it. Each file brings its own simulator with keys of its own (`ownKeys: true`), its own
+ * credentials and workflows, so what one file leaves in n8n (per-key request budgets, paid-job records,
+ * active webhooks) is not what the next one works with. Outside that environment: an n8n of its own.
+ */
+export async function sharedN8n(): Promise<N8nInstance> {
+	const shared = (globalThis as { geminiOmniShared?: Map<string, unknown> }).geminiOmniShared;
+	if (!shared) return await startN8n();
+	let entry = shared.get('n8n') as SharedN8n | undefined;
+	// A file that broke it (or a start that failed) leaves nothing for the next one: start again.
+	if (entry && !(await entry.instance.then(async (instance) => await answers(instance.baseUrl), () => false))) entry = undefined;
+	if (!entry) {
+		entry = { instance: startN8n({ unref: true }) };
+		shared.set('n8n', entry);
+		const instance = await entry.instance;
+		const processes = (shared.get('processes') as Array<{ pid: number; userFolder: string }> | undefined) ?? [];
+		if (instance.pid) processes.push({ pid: instance.pid, userFolder: instance.userFolder });
+		shared.set('processes', processes);
+	}
+	const instance = await entry.instance;
+	return { ...instance, stop: async () => undefined };
 }
 
 /** A Gemini Omni credential in n8n for the simulator's Pro key (webhook secret included unless told). */

@@ -13,7 +13,7 @@ import {
 	triggerWebhookPath,
 	type CredentialReference,
 } from '../../scripts/lib/workflows';
-import { createSimulatorCredential, executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob, waitUntilTriggerListens } from './support';
+import { createSimulatorCredential, executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob, waitUntilTriggerListens, sharedN8n } from './support';
 
 jest.setTimeout(120_000);
 
@@ -104,8 +104,8 @@ async function waitForDeliveries(jobId: string, count: number, timeoutMs = 15_00
 beforeAll(async () => {
 	// 0.5: jobs of "[sim:seconds=1]" take 0.5 s, while the simulator still gives n8n 5 s to answer a
 	// delivery (its 10 s answer timeout, scaled) and retries a failed one only after 15 s.
-	sim = await startSimulator({ timeScale: 0.5 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.5, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim);
 	both = await activeTrigger('e2e trigger: completed and failed', ['job.completed', 'job.failed']);
 	completedOnly = await activeTrigger('e2e trigger: completed only', ['job.completed']);
