@@ -229,8 +229,8 @@ function build({ node, env }) {
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue', 'browser'];
 // Jest workers for `npm test`. Most of the time an e2e or queue test waits on n8n or the simulator, so
-// three files at a time fit 2 cores (four overloaded them: n8n starts timed out); the longest start first (test/sequencer.js).
-const TEST_WORKERS = '3';
+// four files at a time fit 2 cores once n8n processes start at most two at a time (scripts/lib/start-slots.ts; without that, four overloaded them); the longest start first (test/sequencer.js).
+const TEST_WORKERS = '4';
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan

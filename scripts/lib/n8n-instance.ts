@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
 import { findFreePorts } from './n8n-http';
+import { acquireStartSlot } from './start-slots';
 import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder } from './n8n-install';
 import { N8nStartError } from './n8n-types';
 import type { N8nInstance, StartN8nOptions } from './n8n-types';
@@ -199,6 +200,8 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 
 	const logFile = createWriteStream(join(userFolder, 'n8n.log'), { flags: 'a' });
 	const logBuffer = new LogBuffer(2000, logFile, options.onLogLine);
+	// One or two n8n start at a time on this machine (start-slots.ts); the wait is not part of the start time.
+	const releaseStartSlot = await acquireStartSlot();
 	const startStarted = Date.now();
 	// Its own process group, so stop() can also end the task runners n8n starts if n8n itself hangs.
 	const child: ChildProcess = spawn(node, [entry, ...roleArguments], {
@@ -290,23 +293,27 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 
 	// 3. Readiness: /healthz/readiness answers 200 once the database is migrated and the server listens.
 	const deadline = Date.now() + startTimeoutMs;
-	for (;;) {
-		if (exitInfo) {
-			await failStart(`n8n exited during start (code ${exitInfo.code}, signal ${exitInfo.signal})`);
+	try {
+		for (;;) {
+			if (exitInfo) {
+				await failStart(`n8n exited during start (code ${exitInfo.code}, signal ${exitInfo.signal})`);
+			}
+			if (Date.now() > deadline) await failStart(`n8n was not ready after ${startTimeoutMs / 1000} s`);
+			if (options.signal?.aborted) {
+				await stop();
+				throw new Error('The n8n start was aborted');
+			}
+			try {
+				const response = await fetch(readinessUrl, { signal: AbortSignal.timeout(2_000) });
+				await response.arrayBuffer();
+				if (response.status === 200) break;
+			} catch {
+				// not listening yet
+			}
+			await sleep(250);
 		}
-		if (Date.now() > deadline) await failStart(`n8n was not ready after ${startTimeoutMs / 1000} s`);
-		if (options.signal?.aborted) {
-			await stop();
-			throw new Error('The n8n start was aborted');
-		}
-		try {
-			const response = await fetch(readinessUrl, { signal: AbortSignal.timeout(2_000) });
-			await response.arrayBuffer();
-			if (response.status === 200) break;
-		} catch {
-			// not listening yet
-		}
-		await sleep(250);
+	} finally {
+		releaseStartSlot();
 	}
 	const startSeconds = elapsedSeconds(startStarted);
 
