@@ -229,8 +229,10 @@ function build({ node, env }) {
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue', 'browser'];
 // Jest workers for `npm test`. Most of the time an e2e or queue test waits on n8n or the simulator, so
-// four files at a time fit 2 cores once n8n processes start at most two at a time (scripts/lib/start-slots.ts; without that, four overloaded them); the longest start first (test/sequencer.js).
-const TEST_WORKERS = '4';
+// three files at a time fit 2 cores, with at most two n8n processes starting at once (scripts/lib/start-slots.ts);
+// the longest start first (test/sequencer.js). Measured warm: four files at a time took 12.1 min instead of 14.0,
+// but a webhook process just restarted answered 500 and a poll-grid engine test missed a check under that load.
+const TEST_WORKERS = '3';
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
