@@ -144,14 +144,15 @@ export async function searchNodes(page: Page, text: string): Promise<void> {
 /**
  * Clicks an entry of the node creator's list as a person does. On a loaded machine (the queue-mode suite
  * beside this one) the list has been seen re-rendering for 45 s, each click aimed at an element that was
- * replaced before it landed ("element was detached from the DOM"); then the click event is sent to the
- * entry as it is at that instant, without waiting for it to hold still.
+ * replaced before it landed ("element was detached from the DOM"); after 20 s of that the click is made
+ * at the entry without waiting for it to hold still (a real mouse click, not a synthetic event: a
+ * dispatched "click" was once ignored by the list under load).
  */
 export async function clickListEntry(entry: Locator): Promise<void> {
 	try {
-		await entry.click({ timeout: 10_000 });
+		await entry.click({ timeout: 20_000 });
 	} catch {
-		await entry.dispatchEvent('click', undefined, { timeout: 20_000 });
+		await entry.click({ force: true, timeout: 20_000 });
 	}
 }
 
