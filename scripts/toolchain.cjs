@@ -227,7 +227,10 @@ function build({ node, env }) {
 }
 
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
-const NEEDS_N8N = ['e2e', 'queue', 'browser'];
+const NEEDS_N8N = ['e2e', 'queue'];
+// The browser suite runs last and alone: beside the others, the editor's node panel did not show a search's
+// entries within 40 s (two of two cold fresh-clone runs), although it passed beside them in warm runs.
+const ALONE = ['browser'];
 // Jest workers for `npm test`. Most of the time an e2e or queue test waits on n8n or the simulator, so
 // three files at a time fit 2 cores, with at most two n8n processes starting at once (scripts/lib/start-slots.ts);
 // the longest start first (test/sequencer.js). Measured warm: four files at a time took 12.1 min instead of 14.0,
@@ -266,6 +269,7 @@ async function testEverything(ctx, args) {
 		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N]);
 	}
 	await Promise.all(checks);
+	await jestRun(ALONE);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
 
