@@ -232,7 +232,8 @@ const NEEDS_N8N = ['e2e', 'queue'];
 // queue-mode suite (test/queue/queue-mode.test.ts: a just-restarted webhook process answered 500, and an
 // event delivered at two webhook processes at once ran a third time after a restart) and the browser suite
 // (the editor's node panel showed no search entries within 40 s, in both cold fresh-clone runs).
-const QUEUE_ALONE = join('test', 'queue', 'queue-mode.test.ts');
+// A Jest path pattern: forward slashes on every OS.
+const QUEUE_ALONE = 'test/queue/queue-mode.test.ts';
 // Jest workers for `npm test`. Most of the time an e2e test waits on n8n or the simulator, so three files at
 // a time fit 2 cores, with at most two n8n processes starting at once (scripts/lib/start-slots.ts); the
 // longest start first (test/sequencer.js).
@@ -256,7 +257,7 @@ async function testEverything(ctx, args) {
 		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...extra, ...args, '--selectProjects', ...projects], env).then((status) =>
 			note(`jest ${projects.join(', ')} ${extra.join(' ')}`.trim())(status === 0),
 		);
-	const besideOthers = ['--testPathIgnorePatterns', QUEUE_ALONE.replace(/\\/g, '/')];
+	const besideOthers = ['--testPathIgnorePatterns', QUEUE_ALONE];
 	build(ctx);
 	// Both keep what they learned in .cache: a run after a small change checks only what it touched.
 	const checks = [
@@ -273,7 +274,7 @@ async function testEverything(ctx, args) {
 		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], besideOthers);
 	}
 	await Promise.all(checks);
-	await jestRun(['queue'], ['--testPathPattern', QUEUE_ALONE.replace(/\\/g, '/')]);
+	await jestRun(['queue'], ['--testPathPattern', QUEUE_ALONE]);
 	await jestRun(['browser']);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
