@@ -104,6 +104,8 @@ export interface WebhookDelivery {
 	/** Date.now() when the attempt started. */
 	at: number;
 	status?: number;
+	/** The start of the receiver's answer (what a test shows when the status is not the expected one). */
+	answer?: string;
 	error?: string;
 	body: string;
 	signature: string;

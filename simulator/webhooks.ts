@@ -54,6 +54,7 @@ export class WebhookDispatcher {
 		const result = await this.post(url, body, signature);
 		const delivery: WebhookDelivery = { jobId, event, url, attempt: number, at, body, signature };
 		if (result.status !== undefined) delivery.status = result.status;
+		if (result.text) delivery.answer = result.text.slice(0, 300);
 		if (result.error !== undefined) delivery.error = result.error;
 		if (!this.closed) this.deliveries.push(delivery);
 		return delivery;

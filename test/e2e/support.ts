@@ -227,9 +227,11 @@ export function callbackTextToVideoWorkflow(options: {
 export async function waitUntilTriggerListens(sim: Simulator, url: string, timeoutMs = 20_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const { status } = await sim.sendSignedWebhook(url, '{}', { signature: null });
-		if (status !== 404) return;
-		if (Date.now() > deadline) throw new Error(`${url} still 404 after ${timeoutMs} ms`);
+		// The trigger's own answer to an unsigned call is 401: until then, n8n's 404 (not registered yet) or
+		// a 500 (a process just started, under load, that cannot run the node yet) means it does not listen.
+		const { status, text } = await sim.sendSignedWebhook(url, '{}', { signature: null });
+		if (status === 401) return;
+		if (Date.now() > deadline) throw new Error(`${url} still answers ${status} (not the trigger's 401) after ${timeoutMs} ms: ${text.slice(0, 300)}`);
 		await sleep(200);
 	}
 }

@@ -127,16 +127,26 @@ describe('Trigger at the webhook process', () => {
 			unfinished: executions.filter((execution) => !finished(execution)).length,
 		};
 	};
-	/** Waits until `count` executions have finished and none is still running, or 3 minutes have passed. */
+	/**
+	 * Waits until `count` executions have finished, none is still running and none has appeared for 5 s, or
+	 * 3 minutes have passed. A webhook process answers before it creates the run, so on a loaded machine a
+	 * run (or a late duplicate) can appear seconds after its 200: the quiet spell, not a fixed pause, says
+	 * when all have.
+	 */
 	const settledRuns = async (count: number) => {
 		const deadline = Date.now() + 180_000;
 		let now = await runs();
-		while ((now.jobIds.length < count || now.unfinished > 0) && Date.now() < deadline) {
+		let seen = now.jobIds.length + now.unfinished;
+		let changedAt = Date.now();
+		while ((now.jobIds.length < count || now.unfinished > 0 || Date.now() - changedAt < 5_000) && Date.now() < deadline) {
 			await sleep(1_000);
 			now = await runs();
+			if (now.jobIds.length + now.unfinished !== seen) {
+				seen = now.jobIds.length + now.unfinished;
+				changedAt = Date.now();
+			}
 		}
-		await sleep(3_000); // a late duplicate would have started by now
-		return (await runs()).jobIds;
+		return now.jobIds;
 	};
 	/** `count` distinct jobs finished at the simulator (a key with room for all of them: this is about the trigger). */
 	const finishedJobs = async (label: string, count: number) => {
@@ -148,10 +158,13 @@ describe('Trigger at the webhook process', () => {
 		for (const id of ids) await waitForSimulatorJob(sim, id);
 		return ids;
 	};
+	/** The statuses of one delivery of each event at a webhook process; what it answered, where that was not 200. */
 	const deliver = async (ids: string[], webhookProcess: number) => {
 		const url = stack.webhookUrl(triggerWebhookPath(webhookId), webhookProcess);
-		const deliveries = await Promise.all(ids.map(async (id) => await sim.redeliverWebhook(id, { url })));
-		return deliveries.flat().map((delivery) => delivery.status);
+		const deliveries = (await Promise.all(ids.map(async (id) => await sim.redeliverWebhook(id, { url })))).flat();
+		const refused = deliveries.filter((delivery) => delivery.status !== 200);
+		if (refused.length > 0) report(`webhook process ${webhookProcess} answered ${refused.length} of ${deliveries.length} deliveries with ${refused[0].status ?? refused[0].error}: ${refused[0].answer ?? ''}\n${stack.logs(20)}`);
+		return deliveries.map((delivery) => delivery.status);
 	};
 
 	it('4 deliveries of one event start 1 run; forged ones get 401; a burst of 50 starts 50 and, after every process restarts, their redeliveries start none', async () => {
@@ -217,10 +230,22 @@ describe('Trigger at the webhook process', () => {
 		// Every event starts at least one run and at most one per process (measured on 2.41.1: all 20 twice).
 		expect(Math.min(...perEvent)).toBeGreaterThanOrEqual(1);
 		expect(Math.max(...perEvent)).toBeLessThanOrEqual(2);
-		await stack.restartWebhook(0);
-		await waitUntilTriggerListens(sim, stack.webhookUrl(triggerWebhookPath(webhookId), 0), 60_000);
-		expect([...(await deliver(both, 0)), ...(await deliver(both, second))]).toEqual([...both, ...both].map(() => 200));
-		expect(await settledRuns(before + 50 + simultaneous.length)).toHaveLength(before + 50 + simultaneous.length);
+		// The same race can lose an event's record: the last save of the node's static data wins, and it can be
+		// a copy loaded before the other process saved. So the first redeliveries after a restart may start one
+		// more run per event and process (and record it again); after a second restart, none.
+		const redeliverAfterRestart = async () => {
+			await stack.restartWebhook(0);
+			await waitUntilTriggerListens(sim, stack.webhookUrl(triggerWebhookPath(webhookId), 0), 60_000);
+			expect([...(await deliver(both, 0)), ...(await deliver(both, second))]).toEqual([...both, ...both].map(() => 200));
+		};
+		const counted = before + 50 + simultaneous.length;
+		await redeliverAfterRestart();
+		const recordsLost = (await settledRuns(counted)).slice(counted);
+		report(`trigger, 2 webhook processes: redelivered after a restart, the 20 events started ${recordsLost.length} more runs (records lost in the race); after another restart, redeliveries start none`);
+		expect(recordsLost.every((id) => both.includes(id))).toBe(true);
+		expect(Math.max(0, ...both.map((id) => recordsLost.filter((runFor) => runFor === id).length))).toBeLessThanOrEqual(2);
+		await redeliverAfterRestart();
+		expect(await settledRuns(counted + recordsLost.length)).toHaveLength(counted + recordsLost.length);
 	});
 });
 
