@@ -227,17 +227,13 @@ function build({ node, env }) {
 }
 
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
-const NEEDS_N8N = ['e2e', 'queue'];
-// Two files run last, each alone, because beside the others they failed where they pass alone: the
-// queue-mode suite (test/queue/queue-mode.test.ts: a just-restarted webhook process answered 500, and an
-// event delivered at two webhook processes at once ran a third time after a restart) and the browser suite
-// (the editor's node panel showed no search entries within 40 s, in both cold fresh-clone runs).
-// A Jest path pattern: forward slashes on every OS.
-const QUEUE_ALONE = 'test/queue/queue-mode.test.ts';
-// Jest workers for `npm test`. Most of the time an e2e test waits on n8n or the simulator, so three files at
-// a time fit 2 cores, with at most two n8n processes starting at once (scripts/lib/start-slots.ts); the
-// longest start first (test/sequencer.js).
-const TEST_WORKERS = '3';
+// The browser suite starts last (test/sequencer.js), when most n8n suites are done: its editor is the most
+// sensitive to a loaded machine.
+const NEEDS_N8N = ['e2e', 'queue', 'browser'];
+// Jest workers for `npm test`. Most of the time an e2e test waits on n8n or the simulator (the batch in passes
+// waits seven minutes between passes), so four files at a time fit 2 cores, with at most two n8n processes
+// starting at once (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js).
+const TEST_WORKERS = '4';
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
@@ -253,11 +249,10 @@ async function testEverything(ctx, args) {
 	};
 	const check = (title, logName, checkArgs, showLog = false) =>
 		quietStepAsync(title, logName, node, checkArgs, env, false, { fatal: false, showLog, tailLines: 200 }).then(note(title));
-	const jestRun = (projects, extra = []) =>
-		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...extra, ...args, '--selectProjects', ...projects], env).then((status) =>
-			note(`jest ${projects.join(', ')} ${extra.join(' ')}`.trim())(status === 0),
+	const jestRun = (projects) =>
+		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...args, '--selectProjects', ...projects], env).then((status) =>
+			note(`jest ${projects.join(', ')}`)(status === 0),
 		);
-	const besideOthers = ['--testPathIgnorePatterns', QUEUE_ALONE];
 	build(ctx);
 	// Both keep what they learned in .cache: a run after a small change checks only what it touched.
 	const checks = [
@@ -268,14 +263,12 @@ async function testEverything(ctx, args) {
 	if (installs.length > 0) {
 		await Promise.all([jestRun(NEEDS_NO_N8N), ...installs]);
 		checks.push(check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true));
-		await jestRun(NEEDS_N8N, besideOthers);
+		await jestRun(NEEDS_N8N);
 	} else {
 		checks.push(check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true));
-		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], besideOthers);
+		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N]);
 	}
 	await Promise.all(checks);
-	await jestRun(['queue'], ['--testPathPattern', QUEUE_ALONE]);
-	await jestRun(['browser']);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
 
