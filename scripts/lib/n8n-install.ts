@@ -53,6 +53,21 @@ export function findNode20(): string {
 	return candidate;
 }
 
+/**
+ * On a fresh clone `npm test` starts the tests before n8n 1.x has finished installing (scripts/toolchain.cjs,
+ * GEMINI_OMNI_INSTALLING): a start of a version still being installed waits for it, here.
+ */
+export async function whenInstalled(version: string, timeoutMs = 20 * 60_000): Promise<void> {
+	if (!(process.env.GEMINI_OMNI_INSTALLING ?? '').split(',').includes(version)) return;
+	const home = n8nHome(version);
+	const deadline = Date.now() + timeoutMs;
+	while (!existsSync(join(home, '.installed'))) {
+		if (existsSync(join(home, '.install-failed'))) throw new Error(`n8n ${version} could not be installed: see the install's log in .cache`);
+		if (Date.now() > deadline) throw new Error(`n8n ${version} was still being installed after ${timeoutMs / 60_000} min`);
+		await new Promise((done) => setTimeout(done, 2_000));
+	}
+}
+
 export function n8nEntryPoint(version: string): string {
 	const home = n8nHome(version);
 	const entry = join(home, 'node_modules', 'n8n', 'bin', 'n8n');

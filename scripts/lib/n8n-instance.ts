@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
 import { findFreePorts } from './n8n-http';
 import { acquireStartSlot } from './start-slots';
-import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder } from './n8n-install';
+import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder, whenInstalled } from './n8n-install';
 import { N8nStartError } from './n8n-types';
 import type { N8nInstance, StartN8nOptions } from './n8n-types';
 
@@ -104,6 +104,7 @@ class LogBuffer {
  * once for the task broker's port) is tried again with new ports, at most twice.
  */
 export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstance> {
+	await whenInstalled(options.n8nVersion ?? N8N_VERSION);
 	for (let attempt = 1; ; attempt++) {
 		try {
 			return await startN8nOnce(options);

@@ -47,7 +47,8 @@ beforeAll(async () => {
 	sim = await startSimulator({ timeScale: 0.05, webhookAnswerTimeoutMs: 10_000 });
 	n8n = await startN8n({ n8nVersion: N8N_1X_VERSION });
 	credential = await createSimulatorCredential(n8n, sim, { plan: 'premium' });
-}, 300_000);
+	// On a fresh clone the start first waits for n8n 1.x to finish installing (scripts/toolchain.cjs).
+}, 900_000);
 afterAll(async () => {
 	await n8n?.stop();
 	await sim?.close();
