@@ -195,9 +195,6 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 		// Stopping should not wait n8n's default 30 s for work a test no longer cares about.
 		N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
 		NO_COLOR: '1',
-		// Node 24 keeps the bytecode of the modules n8n loads (thousands of files) for the next start: about
-		// 1.7 of 13.5 s per start, and most suites start n8n many times. Node 20 (n8n 1.x) ignores it.
-		NODE_COMPILE_CACHE: join(REPO_ROOT, '.cache', 'node-compile-cache'),
 		...roleEnvironment,
 		...(options.env ?? {}),
 	};
