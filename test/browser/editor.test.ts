@@ -430,8 +430,13 @@ describe('the n8n editor with the Gemini Omni package, in a browser', () => {
 		sim.clearLog();
 		await ndv(p).locator('[data-test-id="node-execute-button"]').click();
 		const output = p.locator('[data-test-id="output-panel"]');
-		await output.getByText('JSON', { exact: true }).first().click();
-		await waitForValue(async () => (await output.innerText()).replace(/\s+/g, ' '), (text) => /reused\W+true/.test(text), {
+		// JSON chosen again at each look: when the run ends, n8n switches the panel to the Binary view by itself
+		// (on a loaded machine the run ended after a first click on JSON).
+		const outputAsJson = async () => {
+			await output.getByText('JSON', { exact: true }).first().click();
+			return (await output.innerText()).replace(/\s+/g, ' ');
+		};
+		await waitForValue(outputAsJson, (text) => /reused\W+true/.test(text), {
 			what: 'the re-run’s output to show reused: true',
 			timeoutMs: 120_000,
 		});
