@@ -59,14 +59,29 @@ export async function request(
 	timeoutMs = 30_000,
 	responseType: 'auto' | 'buffer' = 'auto',
 ): Promise<HttpResult> {
-	const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
+	const init: RequestInit = { method, headers: { ...headers } };
 	if (body !== undefined) {
 		init.body = typeof body === 'string' ? body : JSON.stringify(body);
 		(init.headers as Record<string, string>)['content-type'] ??= 'application/json';
 	}
-	const response = await fetch(url, init);
-	const responseBody = responseType === 'buffer' ? Buffer.from(await response.arrayBuffer()) : await readBody(response);
-	return { status: response.status, headers: response.headers, body: responseBody };
+	// n8n answers every request 503 "Database is not ready!", before any route runs, while a database ping
+	// of its own has failed (5 s without an answer: seen with SQLite on a loaded machine); the next ping, 2 s
+	// later, ends it. Nothing was done with such a request, so it is sent again, for up to 30 s.
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+		const responseBody = responseType === 'buffer' ? Buffer.from(await response.arrayBuffer()) : await readBody(response);
+		if (response.status === 503 && databaseNotReady(responseBody) && Date.now() < deadline) {
+			await new Promise((done) => setTimeout(done, 500));
+			continue;
+		}
+		return { status: response.status, headers: response.headers, body: responseBody };
+	}
+}
+
+function databaseNotReady(body: unknown): boolean {
+	const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body);
+	return text.includes('Database is not ready');
 }
 
 export function ensureOk(method: string, url: string, result: HttpResult): void {
