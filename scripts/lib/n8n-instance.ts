@@ -213,9 +213,7 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	const logFile = createWriteStream(join(userFolder, 'n8n.log'), { flags: 'a' });
 	const logBuffer = new LogBuffer(2000, logFile, options.onLogLine);
 	// One or two n8n start at a time on this machine (start-slots.ts); the wait is not part of the start time.
-	const niceness = options.niceness ?? Number(process.env.GEMINI_OMNI_N8N_NICENESS ?? 0);
-	// A start at the usual priority where others run lower is on the run's longest path: it goes first.
-	const releaseStartSlot = await acquireStartSlot({ urgent: niceness === 0 && Number(process.env.GEMINI_OMNI_N8N_NICENESS ?? 0) > 0 });
+	const releaseStartSlot = await acquireStartSlot();
 	const startStarted = Date.now();
 	// Its own process group, so stop() can also end the task runners n8n starts if n8n itself hangs.
 	const child: ChildProcess = spawn(node, [entry, ...roleArguments], {
@@ -224,7 +222,7 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 		stdio: ['ignore', 'pipe', 'pipe'],
 		detached: true,
 	});
-	setNiceness(child.pid, niceness);
+	setNiceness(child.pid, options.niceness ?? Number(process.env.GEMINI_OMNI_N8N_NICENESS ?? 0));
 	child.stdout?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
 	child.stderr?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
 	if (options.unref) {

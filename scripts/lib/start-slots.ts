@@ -5,12 +5,8 @@
  * Queued, they start one or two at a time at their normal speed. Slots are files holding the starting
  * process's PID, so test workers, the benchmark and the demo share them; a slot whose holder died, or
  * that is held far longer than any start, is taken over.
- *
- * An urgent start (a suite on the run's longest path: StartN8nOptions.niceness 0 where the others run
- * lower) goes first: while it waits it leaves a `want-` file, and no other start takes a slot meanwhile.
- * Otherwise the lowered starts, slower for their lower priority, would hold the slots it waits for.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,8 +17,6 @@ export interface StartSlotOptions {
 	staleMs?: number;
 	sleep?: (ms: number) => Promise<void>;
 	now?: () => number;
-	/** Whether this start goes before the starts that are not urgent (see the header). */
-	urgent?: boolean;
 }
 
 const DEFAULTS = {
@@ -46,36 +40,12 @@ function holderGone(path: string, staleMs: number, now: number): boolean {
 	}
 }
 
-let wants = 0;
-
-/** Whether an urgent start, still running, is waiting for a slot (a want file of a process that died is removed). */
-function urgentWaiting(directory: string, now: number): boolean {
-	for (const name of readdirSync(directory)) {
-		if (!name.startsWith('want-')) continue;
-		const path = join(directory, name);
-		// Only a dead waiter's file is left behind: an urgent start may wait long, and stays urgent.
-		if (!holderGone(path, Number.POSITIVE_INFINITY, now)) return true;
-		rmSync(path, { force: true });
-	}
-	return false;
-}
-
 /** Waits for a free slot and takes it; resolves with the function that gives it back. */
 export async function acquireStartSlot(options: StartSlotOptions = {}): Promise<() => void> {
-	const { directory, slots, staleMs, sleep, now, urgent } = { ...DEFAULTS, ...options };
+	const { directory, slots, staleMs, sleep, now } = { ...DEFAULTS, ...options };
 	mkdirSync(directory, { recursive: true });
-	const want = urgent ? join(directory, `want-${process.pid}-${++wants}`) : undefined;
-	if (want) writeFileSync(want, String(process.pid));
-	try {
-		return await takeSlot(directory, slots, staleMs, sleep, now, want === undefined);
-	} finally {
-		if (want) rmSync(want, { force: true });
-	}
-}
-
-async function takeSlot(directory: string, slots: number, staleMs: number, sleep: (ms: number) => Promise<void>, now: () => number, yieldToUrgent: boolean): Promise<() => void> {
 	for (;;) {
-		for (let slot = 0; slot < slots && !(yieldToUrgent && urgentWaiting(directory, now())); slot++) {
+		for (let slot = 0; slot < slots; slot++) {
 			const path = join(directory, `slot-${slot}`);
 			try {
 				const fd = openSync(path, 'wx');

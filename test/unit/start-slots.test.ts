@@ -1,5 +1,5 @@
 /** The machine-wide limit on n8n processes starting at once (scripts/lib/start-slots.ts), on an explicit clock. */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,42 +59,5 @@ describe('acquireStartSlot', () => {
 		void acquireStartSlot({ directory, slots: 2, sleep: clock.sleep, staleMs: 240_000, now: () => later }).then((release) => (staleTaken = release));
 		await flush();
 		expect(staleTaken).toBeInstanceOf(Function);
-	});
-
-	it('an urgent start waiting for a slot goes before the others, and leaves no mark once it has one', async () => {
-		const directory = mkdtempSync(join(tmpdir(), 'slots-'));
-		const clock = controlledSleep();
-		const options = { directory, slots: 1, sleep: clock.sleep };
-		const held = await acquireStartSlot(options);
-		let urgent: (() => void) | undefined;
-		let ordinary: (() => void) | undefined;
-		// The ordinary start waits first, so it is the first to try again.
-		void acquireStartSlot(options).then((release) => (ordinary = release));
-		await flush();
-		void acquireStartSlot({ ...options, urgent: true }).then((release) => (urgent = release));
-		await flush();
-		expect(readdirSync(directory).filter((name) => name.startsWith('want-'))).toHaveLength(1);
-		held();
-		// Both try again, the ordinary one first: it finds the slot free, but an urgent start is waiting.
-		clock.wakeAll();
-		await flush();
-		expect(urgent).toBeInstanceOf(Function);
-		expect(ordinary).toBeUndefined();
-		expect(readdirSync(directory).filter((name) => name.startsWith('want-'))).toHaveLength(0);
-		urgent!();
-		clock.wakeAll();
-		await flush();
-		expect(ordinary).toBeInstanceOf(Function);
-	});
-
-	it('the mark of an urgent start whose process died holds nobody back', async () => {
-		const directory = mkdtempSync(join(tmpdir(), 'slots-'));
-		const clock = controlledSleep();
-		writeFileSync(join(directory, 'want-4194305-1'), String(4_194_305));
-		let taken: (() => void) | undefined;
-		void acquireStartSlot({ directory, slots: 1, sleep: clock.sleep }).then((release) => (taken = release));
-		await flush();
-		expect(taken).toBeInstanceOf(Function);
-		expect(readdirSync(directory)).toEqual(['slot-0']);
 	});
 });
