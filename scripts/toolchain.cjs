@@ -246,10 +246,6 @@ function build({ node, env }) {
 
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue', 'browser'];
-// The CPU is what the n8n suites share on 2 cores. The queue-mode suite's restarts, one after another, are
-// the run's longest path, and the editor is the most sensitive to a loaded machine: their n8n run at the
-// usual priority, every other n8n at this nice value (scripts/lib/n8n-instance.ts), so they wait instead.
-const OTHER_N8N_NICENESS = '5';
 // Jest workers for `npm test`. Most of the time an e2e test waits on n8n or the simulator (the batch in passes
 // waits seven minutes between passes), so four files at a time fit 2 cores, with at most two n8n processes
 // starting at once (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js).
@@ -273,7 +269,7 @@ async function testEverything(ctx, args) {
 	const check = (title, logName, checkArgs, showLog = false) =>
 		quietStepAsync(title, logName, node, checkArgs, env, false, { fatal: false, showLog, tailLines: 200 }).then(note(title));
 	const jestRun = (projects, extraEnv = {}) =>
-		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...args, '--selectProjects', ...projects], { ...env, GEMINI_OMNI_N8N_NICENESS: OTHER_N8N_NICENESS, ...extraEnv }).then((status) =>
+		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...args, '--selectProjects', ...projects], { ...env, ...extraEnv }).then((status) =>
 			note(`jest ${projects.join(', ')}`)(status === 0),
 		);
 	const scan = () => check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true);

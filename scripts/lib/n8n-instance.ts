@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
-import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
@@ -98,16 +97,6 @@ class LogBuffer {
 // Starting and stopping
 
 
-
-/** Lowers a process's CPU priority before it does its work (its task runners inherit it). */
-function setNiceness(pid: number | undefined, niceness: number): void {
-	if (!pid || !Number.isInteger(niceness) || niceness <= 0) return;
-	try {
-		setPriority(pid, Math.min(niceness, 19));
-	} catch {
-		// not allowed here: it runs at the usual priority
-	}
-}
 
 /**
  * Starts n8n; a start that failed only because a port it was given by findFreePort was taken meanwhile
@@ -222,7 +211,6 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 		stdio: ['ignore', 'pipe', 'pipe'],
 		detached: true,
 	});
-	setNiceness(child.pid, options.niceness ?? Number(process.env.GEMINI_OMNI_N8N_NICENESS ?? 0));
 	child.stdout?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
 	child.stderr?.on('data', (chunk: Buffer) => logBuffer.write(chunk));
 	if (options.unref) {

@@ -38,12 +38,6 @@ export interface StartN8nOptions {
 	role?: 'main' | 'worker' | 'webhook';
 	/** A worker's `--concurrency` (default 5). */
 	workerConcurrency?: number;
-	/**
-	 * The CPU priority of n8n and its task runners, as a nice value (0 normal, up to 19 lowest). Default
-	 * $GEMINI_OMNI_N8N_NICENESS, else 0: `npm test` lowers every n8n but those of the suites on its longest
-	 * path (scripts/toolchain.cjs).
-	 */
-	niceness?: number;
 }
 
 export interface HttpResult<T = unknown> {

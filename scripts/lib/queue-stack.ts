@@ -152,8 +152,6 @@ export interface QueueStackOptions {
 	workerConcurrency?: number;
 	/** Extra environment for every n8n process. */
 	env?: Record<string, string>;
-	/** The CPU priority of every n8n process (StartN8nOptions.niceness). */
-	niceness?: number;
 }
 
 export interface QueueStack {
@@ -206,7 +204,6 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 			keepFolder: true,
 			workerConcurrency: options.workerConcurrency ?? 5,
 			env: shared,
-			...(options.niceness === undefined ? {} : { niceness: options.niceness }),
 			...extra,
 		});
 	const workerCount = options.workers ?? 2;

@@ -83,8 +83,7 @@ beforeAll(async () => {
 	notTheApi = await startNotTheApi();
 	// n8n 2.41.1 offers community nodes with usableAsTool as tools without any setting
 	// (N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE is not read by this version).
-	// Normal CPU priority: the editor is the most sensitive to a loaded machine (scripts/toolchain.cjs).
-	n8n = await startN8n({ niceness: 0 });
+	n8n = await startN8n({});
 	browser = await launchEditorBrowser();
 }, 300_000);
 

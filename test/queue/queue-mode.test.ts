@@ -41,9 +41,7 @@ const workerRunning: QueueSuite['workerRunning'] = (...args) => suite.workerRunn
 
 beforeAll(async () => {
 	// 0.5: an 8 s clip runs 4 s; the simulator gives n8n up to a minute to answer a callback (2 cores).
-	// Normal CPU priority: its restarts, one after another, are npm test's longest path (the other suites'
-	// n8n run at a lower priority there: scripts/toolchain.cjs).
-	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 }, { niceness: 0 });
+	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
 	({ sim, stack, credential } = suite);
 }, 600_000);
 

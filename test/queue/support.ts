@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
-import { startQueueStack, type QueueStack, type QueueStackOptions } from '../../scripts/lib/queue-stack';
+import { startQueueStack, type QueueStack } from '../../scripts/lib/queue-stack';
 import type { N8nExecution } from '../../scripts/lib/n8n-instance';
 import type { CredentialReference } from '../../scripts/lib/workflows';
 import { createSimulatorCredential, executionsWithData, sleep } from '../e2e/support';
@@ -35,12 +35,12 @@ export interface QueueSuite {
 	stop(): Promise<void>;
 }
 
-export async function startQueueSuite(simulatorOptions: SimulatorOptions, stackOptions: QueueStackOptions = {}): Promise<QueueSuite> {
+export async function startQueueSuite(simulatorOptions: SimulatorOptions): Promise<QueueSuite> {
 	const sim = await startSimulator(simulatorOptions);
 	const started = Date.now();
 	let stack: QueueStack;
 	try {
-		stack = await startQueueStack({ workers: 2, workerConcurrency: 5, ...stackOptions });
+		stack = await startQueueStack({ workers: 2, workerConcurrency: 5 });
 	} catch (error) {
 		await sim.close();
 		throw error;
