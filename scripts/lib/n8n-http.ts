@@ -68,8 +68,16 @@ export async function request(
 	// of its own has failed (5 s without an answer: seen with SQLite on a loaded machine); the next ping, 2 s
 	// later, ends it. Nothing was done with such a request, so it is sent again, for up to 30 s.
 	const deadline = Date.now() + 30_000;
-	for (;;) {
-		const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+	for (let attempt = 1; ; attempt++) {
+		let response: Response;
+		try {
+			response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+		} catch (error) {
+			// A kept-alive connection n8n closed just as a request went out on it ("other side closed"):
+			// a read is sent again on a new one, at most twice; anything else may have been done, so it is not.
+			if ((method === 'GET' || method === 'HEAD') && attempt < 3 && connectionClosed(error)) continue;
+			throw error;
+		}
 		const responseBody = responseType === 'buffer' ? Buffer.from(await response.arrayBuffer()) : await readBody(response);
 		if (response.status === 503 && databaseNotReady(responseBody) && Date.now() < deadline) {
 			await new Promise((done) => setTimeout(done, 500));
@@ -77,6 +85,11 @@ export async function request(
 		}
 		return { status: response.status, headers: response.headers, body: responseBody };
 	}
+}
+
+function connectionClosed(error: unknown): boolean {
+	const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+	return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 function databaseNotReady(body: unknown): boolean {
