@@ -67,24 +67,34 @@ function hostileRequest(index: number): { kind: string; init: RequestInit } {
 }
 
 /** Sends 50 hostile requests, 5 at a time; returns the statuses n8n answered, by kind. */
+/**
+ * The status n8n answers (-1: no answer). A 503 "Database is not ready!" is n8n's own, sent before any
+ * route runs while one of its database pings has gone unanswered (a loaded machine): the request never
+ * reached the node, so it is sent again.
+ */
+async function sendOnce(url: string, init: RequestInit): Promise<number> {
+	for (let attempt = 1; ; attempt++) {
+		const answer = await fetch(url, init).then(
+			async (response) => ({ status: response.status, text: await response.text() }),
+			() => ({ status: -1, text: '' }),
+		);
+		if (answer.status !== 503 || !answer.text.includes('Database is not ready') || attempt >= 60) return answer.status;
+		await sleep(500);
+	}
+}
+
 async function sendHostileRequests(url: string): Promise<Record<string, number[]>> {
 	const statuses: Record<string, number[]> = {};
 	for (let batch = 0; batch < 10; batch++) {
 		await Promise.all(
 			Array.from({ length: 5 }, async (_, i) => {
 				const { kind, init } = hostileRequest(batch * 5 + i);
-				const status = await fetch(url, init).then(
-					(response) => response.arrayBuffer().then(() => response.status),
-					() => -1,
-				);
-				(statuses[kind] ??= []).push(status);
+				(statuses[kind] ??= []).push(await sendOnce(url, init));
 			}),
 		);
 	}
 	return statuses;
 }
-
-const allIn = (statuses: number[], allowed: number[]) => statuses.every((status) => allowed.includes(status));
 
 it('50 unverifiable requests at the trigger URL start no execution and get 401 (oversized: refused by n8n itself)', async () => {
 	const { workflow, webhookId } = geminiOmniTriggerWorkflow({ name: 'e2e hostile trigger', credential });
@@ -94,7 +104,7 @@ it('50 unverifiable requests at the trigger URL start no execution and get 401 (
 	await until('the trigger URL', async () => ((await fetch(url, { method: 'POST' })).status !== 404 ? true : undefined));
 
 	const statuses = await sendHostileRequests(url);
-	for (const kind of ['multipart', 'gzip', 'empty']) expect({ kind, ok: allIn(statuses[kind], [401]) }).toEqual({ kind, ok: true });
+	for (const kind of ['multipart', 'gzip', 'empty']) expect({ kind, notAnswered401: statuses[kind].filter((status) => status !== 401) }).toEqual({ kind, notAnswered401: [] });
 	// n8n refuses a body over its payload limit before any node runs (2.41.1 answers 500, measured).
 	expect(statuses.oversized.filter((status) => status >= 200 && status < 300)).toEqual([]);
 
@@ -144,7 +154,7 @@ it('50 unverifiable requests at a resume URL leave the execution waiting; the ge
 	await n8n.waitForExecutionState(execution.id, (candidate) => candidate.status === 'waiting', { what: 'waiting' });
 
 	const statuses = await sendHostileRequests(resumeUrl);
-	for (const kind of ['multipart', 'gzip', 'empty']) expect({ kind, ok: allIn(statuses[kind], [401]) }).toEqual({ kind, ok: true });
+	for (const kind of ['multipart', 'gzip', 'empty']) expect({ kind, notAnswered401: statuses[kind].filter((status) => status !== 401) }).toEqual({ kind, notAnswered401: [] });
 	expect(statuses.oversized.filter((status) => status >= 200 && status < 300)).toEqual([]);
 
 	const afterHostile = await n8n.getExecution(execution.id, true);
