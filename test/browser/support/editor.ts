@@ -135,10 +135,20 @@ export async function openNewWorkflow(page: Page, baseUrl: string): Promise<void
 
 export const nodeCreator = (page: Page): Locator => page.locator('[data-test-id="node-creator"]');
 
-/** In 2.41.1 the search bar IS the input (data-test-id on the <input>). */
+/**
+ * In 2.41.1 the search bar IS the input (data-test-id on the <input>). Typed again until it holds the
+ * text: on a loaded machine the panel can still be rendering when the text goes in.
+ */
 export async function searchNodes(page: Page, text: string): Promise<void> {
 	const input = page.locator('input[data-test-id="node-creator-search-bar"]:visible');
-	await input.fill(text);
+	await waitForValue(
+		async () => {
+			if ((await input.inputValue()) !== text) await input.fill(text);
+			return await input.inputValue();
+		},
+		(value) => value === text,
+		{ what: `the node search to hold "${text}"` },
+	);
 }
 
 /**
@@ -149,6 +159,8 @@ export async function searchNodes(page: Page, text: string): Promise<void> {
  * dispatched "click" was once ignored by the list under load).
  */
 export async function clickListEntry(entry: Locator): Promise<void> {
+	// First the entry must be listed at all: a search on a loaded machine has taken over 40 s to list it.
+	await entry.first().waitFor({ state: 'visible', timeout: 90_000 });
 	try {
 		await entry.click({ timeout: 20_000 });
 	} catch {
