@@ -89,25 +89,29 @@ describe('simulator: webhooks', () => {
 	}, 15000);
 
 	test('redeliverWebhook re-sends the same event; sendSignedWebhook signs or omits the header', async () => {
+		// Its own simulator, which gives the receiver 10 s to answer: at 0.01 the suite's gives 0.1 s, which a
+		// fresh clone's installs running beside the tests once exceeded (this test is not about the timeout).
+		const patient = await startSimulator({ timeScale: 0.01, webhookSecret: secret, webhookAnswerTimeoutMs: 10_000 });
 		const receiver = await startReceiver();
 		try {
-			const submitted = await generate(sim, DEMO_KEYS.pro, { model: 'gemini-omni-video', prompt: 'x [sim:seconds=1]', callbackUrl: receiver.url });
+			const submitted = await generate(patient, DEMO_KEYS.pro, { model: 'gemini-omni-video', prompt: 'x [sim:seconds=1]', callbackUrl: receiver.url });
 			await waitFor(() => receiver.received[0]);
-			const again = await sim.redeliverWebhook(submitted.body.jobId, { times: 3, concurrent: true });
+			const again = await patient.redeliverWebhook(submitted.body.jobId, { times: 3, concurrent: true });
 			expect(again.map((delivery) => delivery.status)).toEqual([200, 200, 200]);
 			expect(receiver.received).toHaveLength(4);
 			expect(new Set(receiver.received.map((hook) => hook.raw.toString())).size).toBe(1);
 
 			const body = JSON.stringify({ event: 'job.completed', jobId: 'job_manual' });
-			expect(sim.signWebhookBody(body)).toBe(createHmac('sha256', secret).update(body).digest('hex'));
-			expect((await sim.sendSignedWebhook(receiver.url, body)).status).toBe(200);
-			expect(receiver.received[4].headers['x-gemini-signature']).toBe(sim.signWebhookBody(body));
-			await sim.sendSignedWebhook(receiver.url, body, { signature: null });
+			expect(patient.signWebhookBody(body)).toBe(createHmac('sha256', secret).update(body).digest('hex'));
+			expect((await patient.sendSignedWebhook(receiver.url, body)).status).toBe(200);
+			expect(receiver.received[4].headers['x-gemini-signature']).toBe(patient.signWebhookBody(body));
+			await patient.sendSignedWebhook(receiver.url, body, { signature: null });
 			expect(receiver.received[5].headers['x-gemini-signature']).toBeUndefined();
-			await sim.sendSignedWebhook(receiver.url, body, { signature: 'bad' });
+			await patient.sendSignedWebhook(receiver.url, body, { signature: 'bad' });
 			expect(receiver.received[6].headers['x-gemini-signature']).toBe('bad');
 		} finally {
 			await receiver.close();
+			await patient.close();
 		}
 	});
 });
