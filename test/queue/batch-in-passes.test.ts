@@ -6,24 +6,15 @@ import { exampleNode, readExample, withCredential, withNodeParameters, withWebho
 import type { N8nExecution } from '../../scripts/lib/n8n-instance';
 import { nodeRuns } from '../../scripts/lib/workflows';
 import { generateRequests, sleep } from '../e2e/support';
-import { finished, PRO, report, startQueueSuite, type QueueSuite } from './support';
+import { finished, PRO, queueSuiteForThisFile, report } from './support';
 
 jest.setTimeout(900_000);
 
-let suite: QueueSuite;
-
-beforeAll(async () => {
-	// 0.5, as the rest of the queue suite: a 60 s clip runs 30 s, under the 70 s between passes.
-	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
-}, 600_000);
-
-afterAll(async () => {
-	await suite?.stop();
-});
+const suite = queueSuiteForThisFile();
 
 describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process and a crash of both workers', async () => {
-		const { sim, stack, callWebhook, credentialForNewKey } = suite;
+		const { sim, stack, callWebhook, credentialForNewKey } = suite();
 		sim.clearLog();
 		const { key, credential: loopCredential } = await credentialForNewKey('Gemini Omni (loop)', PRO);
 		const path = 'queue-batch-in-passes';

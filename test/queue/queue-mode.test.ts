@@ -22,27 +22,20 @@ import {
 	promptBatchWorkflow,
 	sleep,
 } from '../e2e/support';
-import { finished, PRO, report, startQueueSuite, type QueueSuite } from './support';
+import { finished, PRO, queueSuiteForThisFile, report, type QueueSuite } from './support';
 
 jest.setTimeout(600_000);
 
-let suite: QueueSuite;
+const suite = queueSuiteForThisFile();
 let sim: QueueSuite['sim'];
 let stack: QueueSuite['stack'];
 let credential: QueueSuite['credential'];
-const callWebhook: QueueSuite['callWebhook'] = async (...args) => await suite.callWebhook(...args);
-const waitForExecutions: QueueSuite['waitForExecutions'] = async (...args) => await suite.waitForExecutions(...args);
-const credentialForNewKey: QueueSuite['credentialForNewKey'] = async (...args) => await suite.credentialForNewKey(...args);
-const workerRunning: QueueSuite['workerRunning'] = (...args) => suite.workerRunning(...args);
-
-beforeAll(async () => {
-	// 0.5: an 8 s clip runs 4 s; the simulator gives n8n up to a minute to answer a callback (2 cores).
-	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
-	({ sim, stack, credential } = suite);
-}, 600_000);
-
-afterAll(async () => {
-	await suite?.stop();
+const callWebhook: QueueSuite['callWebhook'] = async (...args) => await suite().callWebhook(...args);
+const waitForExecutions: QueueSuite['waitForExecutions'] = async (...args) => await suite().waitForExecutions(...args);
+const credentialForNewKey: QueueSuite['credentialForNewKey'] = async (...args) => await suite().credentialForNewKey(...args);
+const workerRunning: QueueSuite['workerRunning'] = (...args) => suite().workerRunning(...args);
+beforeAll(() => {
+	({ sim, stack, credential } = suite());
 });
 
 describe('Poll mode on a worker', () => {

@@ -8,23 +8,16 @@ import { randomBytes } from 'node:crypto';
 
 import { geminiOmniTriggerWorkflow, nodeOutput, triggerWebhookPath } from '../../scripts/lib/workflows';
 import { executionsWithData, sleep, submitJobToSimulator, waitForSimulatorJob, waitUntilTriggerListens } from '../e2e/support';
-import { finished, report, startQueueSuite, type QueueSuite } from './support';
+import { finished, queueSuiteForThisFile, report, type QueueSuite } from './support';
 
 jest.setTimeout(600_000);
 
+const suite = queueSuiteForThisFile();
 let sim: QueueSuite['sim'];
 let stack: QueueSuite['stack'];
 let credential: QueueSuite['credential'];
-let suite: QueueSuite;
-
-beforeAll(async () => {
-	// 0.5, as the rest of the queue suite; the simulator gives n8n up to a minute to answer a delivery (2 cores).
-	suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
-	({ sim, stack, credential } = suite);
-}, 600_000);
-
-afterAll(async () => {
-	await suite?.stop();
+beforeAll(() => {
+	({ sim, stack, credential } = suite());
 });
 
 describe('Trigger at the webhook process', () => {

@@ -85,3 +85,22 @@ export async function startQueueSuite(simulatorOptions: SimulatorOptions): Promi
 	};
 	return { sim, stack, credential, callWebhook, waitForExecutions, credentialForNewKey, workerRunning, stop };
 }
+
+/**
+ * This file's stack: started before its tests, stopped after them. Returns the started suite. Time scale
+ * 0.5 (an 8 s clip runs 4 s, a 60 s one 30 s: under the 70 s between passes); the simulator gives n8n up
+ * to a minute to answer a delivery or a callback (2 cores).
+ */
+export function queueSuiteForThisFile(): () => QueueSuite {
+	let suite: QueueSuite | undefined;
+	beforeAll(async () => {
+		suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
+	}, 600_000);
+	afterAll(async () => {
+		await suite?.stop();
+	});
+	return () => {
+		if (!suite) throw new Error('The queue stack has not started');
+		return suite;
+	};
+}
