@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
 import { findFreePorts } from './n8n-http';
+import { seedDatabase } from './n8n-database-template';
 import { acquireStartSlot } from './start-slots';
 import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder, whenInstalled } from './n8n-install';
 import { N8nStartError } from './n8n-types';
@@ -199,6 +200,9 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 		...(options.env ?? {}),
 	};
 
+	// A new SQLite folder starts from the version's migrated database instead of migrating (n8n-database-template.ts).
+	const seededDatabase = n8nEnvironment.DB_TYPE === undefined && (await seedDatabase(version, node, userFolder, n8nEnvironment).catch(() => false));
+
 	const logFile = createWriteStream(join(userFolder, 'n8n.log'), { flags: 'a' });
 	const logBuffer = new LogBuffer(2000, logFile, options.onLogLine);
 	// One or two n8n start at a time on this machine (start-slots.ts); the wait is not part of the start time.
@@ -337,7 +341,7 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 		runnersBrokerPort,
 		userFolder,
 		owner: { email: owner.email, password: owner.password },
-		timings: { installSeconds, startSeconds, loginSeconds },
+		timings: { installSeconds, startSeconds, loginSeconds, seededDatabase },
 		logs(lines = 200) {
 			return logBuffer.tail(lines);
 		},

@@ -127,7 +127,8 @@ export interface N8nInstance {
 	apiKey: string;
 	owner: { email: string; password: string };
 	/** Seconds each start phase took, for reports. */
-	timings: { installSeconds: number; startSeconds: number; loginSeconds: number };
+	/** `seededDatabase`: the folder started from the version's migrated database (n8n-database-template.ts). */
+	timings: { installSeconds: number; startSeconds: number; loginSeconds: number; seededDatabase: boolean };
 	/** Public API call (/api/v1/...); throws N8nHttpError unless 2xx. */
 	api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
 	/** Internal REST call (/rest/...) with the owner's session cookie; throws unless 2xx; unwraps `data`. */
