@@ -11,7 +11,7 @@
  * replaced by this n8n's address, as the example's note asks users to do.
  */
 import { startSimulator, type LogEntry, type Simulator } from '../../simulator';
-import { startN8n, type N8nExecution, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nExecution, N8nInstance } from '../../scripts/lib/n8n-instance';
 import {
 	exampleNode,
 	exampleNodesOfType,
@@ -37,6 +37,7 @@ import {
 	generateRequestFor,
 	generateRequests,
 	sha256,
+	sharedN8n,
 	sleep,
 	storageRequestsForJob,
 } from './support';
@@ -50,8 +51,8 @@ let credential: CredentialReference;
 beforeAll(async () => {
 	// 0.02: a 1080p 8 s clip (60 s nominal) takes 1.2 s, a 4k one 3 s, speech 0.3 s, lip-sync 0.6 s.
 	// The trigger's answer gets real-world time (2 s), not 10 s × 0.02: see webhookAnswerTimeoutMs.
-	sim = await startSimulator({ timeScale: 0.02, webhookAnswerTimeoutMs: 2_000 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.02, webhookAnswerTimeoutMs: 2_000, ownKeys: true });
+	n8n = await sharedN8n();
 	credential = await createSimulatorCredential(n8n, sim, { name: 'Gemini Omni account' });
 }, 240_000);
 

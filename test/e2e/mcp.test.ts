@@ -7,9 +7,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { startSimulator, type Simulator } from '../../simulator';
-import { startN8n, type N8nInstance } from '../../scripts/lib/n8n-instance';
+import type { N8nInstance } from '../../scripts/lib/n8n-instance';
 import { exampleNode, readExample, withCredential } from '../../scripts/lib/examples';
-import { createSimulatorCredential, generateRequests, sleep } from './support';
+import { createSimulatorCredential, generateRequests, sharedN8n, sleep } from './support';
 
 jest.setTimeout(180_000);
 
@@ -30,8 +30,8 @@ function firstItem(text: string): Record<string, unknown> {
 }
 
 beforeAll(async () => {
-	sim = await startSimulator({ timeScale: 0.02 });
-	n8n = await startN8n();
+	sim = await startSimulator({ timeScale: 0.02, ownKeys: true });
+	n8n = await sharedN8n();
 	const credential = await createSimulatorCredential(n8n, sim, { name: 'Gemini Omni account' });
 	const example = withCredential(readExample('mcp-video-tools.json'), credential);
 	const workflowId = await n8n.createWorkflow(example);
