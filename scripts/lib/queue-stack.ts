@@ -177,8 +177,12 @@ export interface QueueStack {
 	restartWebhook(index: number): Promise<void>;
 	/** Executions running on any worker right now (Redis `LLEN bull:jobs:active`). */
 	busyWorkerSlots(): Promise<number>;
-	/** Stops every n8n process (SIGTERM) and starts them again with their folders, as a redeploy does. */
-	restartAll(): Promise<void>;
+	/**
+	 * Stops every n8n process (SIGTERM) and starts them again with their folders, as a redeploy does.
+	 * `newWorkerFolders`: the workers come back with empty folders instead, as when a redeploy replaces
+	 * worker containers that keep no volume (a worker's folder holds its event log, see docs/scaling.md).
+	 */
+	restartAll(options?: { newWorkerFolders?: boolean }): Promise<void>;
 	/** Kills worker `index` with SIGKILL (a crashed container); `startWorker` brings one back. */
 	killWorker(index: number): Promise<void>;
 	startWorker(index: number): Promise<void>;
@@ -260,8 +264,9 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 			webhooks[index] = await startWebhook(index);
 		},
 		busyWorkerSlots: async () => Number(await redisCommand(services.redisPort, 'LLEN', 'bull:jobs:active')),
-		async restartAll() {
+		async restartAll({ newWorkerFolders = false } = {}) {
 			await stopProcesses();
+			if (newWorkerFolders) for (let i = 0; i < workerCount; i++) rmSync(folder(`worker-${i}`), { recursive: true, force: true });
 			await startProcesses();
 		},
 		async killWorker(index) {
