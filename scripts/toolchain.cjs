@@ -246,16 +246,12 @@ function build({ node, env }) {
 
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue'];
-// Two files run last, each alone, because beside the others they failed where they pass alone: the
-// queue-mode trigger file (test/queue/queue-trigger.test.ts: bursts of 50 deliveries, restarts, two webhook
-// processes), and the browser suite (the editor's node panel). The rest of the queue-mode suite runs beside
-// the e2e files. With every file in one run, four at a time, the batch in passes was crashed by n8n after
-// its restart in three of four runs (see docs/scaling.md). A Jest path pattern: forward slashes on every OS.
-const QUEUE_ALONE = 'test/queue/queue-trigger.test.ts';
-// Jest workers for `npm test`. Most of the time an e2e test waits on n8n or the simulator, so three files at
-// a time fit 2 cores, with at most two n8n processes starting at once (scripts/lib/start-slots.ts); the
-// longest start first (test/sequencer.js).
-const TEST_WORKERS = '3';
+// Jest workers for `npm test`. Most of the time a test file that drives n8n waits: on the node's request
+// budget (real minutes, whatever the simulator's time scale), on a Wait between passes, on a restart. So
+// four files at a time fit 2 cores, with at most two n8n processes starting at once
+// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). The browser suite runs
+// after the others, alone: beside them, the editor's node panel failed where it passes alone.
+const TEST_WORKERS = '4';
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
@@ -278,7 +274,6 @@ async function testEverything(ctx, args) {
 		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...extra, ...args, '--selectProjects', ...projects], { ...env, ...extraEnv }).then((status) =>
 			note(`jest ${projects.join(', ')} ${extra.join(' ')}`.trim())(status === 0),
 		);
-	const besideOthers = ['--testPathIgnorePatterns', QUEUE_ALONE];
 	const scan = () => check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true);
 	build(ctx);
 	// Both keep what they learned in .cache: a run after a small change checks only what it touched.
@@ -291,12 +286,11 @@ async function testEverything(ctx, args) {
 	if (n8n1x) checks.push(n8n1x.then(note(`installing n8n ${N8N_1X_VERSION}`)));
 	if (n8n || debian) {
 		await Promise.all([jestRun(NEEDS_NO_N8N), n8n, debian]);
-		await jestRun(NEEDS_N8N, besideOthers, n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestRun(NEEDS_N8N, [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	} else {
-		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], besideOthers, n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	}
 	await Promise.all(checks);
-	await jestRun(['queue'], ['--testPathPattern', QUEUE_ALONE]);
 	await jestRun(['browser']);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
