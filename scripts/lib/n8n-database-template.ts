@@ -24,10 +24,6 @@ const STALE_LOCK_MS = 180_000;
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-function templateDir(version: string): string {
-	return join(n8nHome(version), 'database-template');
-}
-
 function lockHolderGone(lock: string): boolean {
 	try {
 		if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) return true;
@@ -40,13 +36,46 @@ function lockHolderGone(lock: string): boolean {
 	}
 }
 
-/** Runs `n8n list:workflow` on an empty folder and keeps its migrated database as the template. */
-async function makeTemplate(version: string, node: string, environment: Record<string, string>): Promise<void> {
-	const folder = scratchFolder('n8n-database-template-');
+/**
+ * The folder `template`, made once by `make` (into a folder it is given, renamed into place when `make`
+ * resolves true, so that the folder exists only complete). One process makes it while the others wait;
+ * resolves with whether it exists, false when making it failed or took too long.
+ */
+export async function ensureTemplate(template: string, make: (building: string) => Promise<boolean>): Promise<boolean> {
+	const lock = `${template}.lock`;
+	for (let waited = 0; !existsSync(template); waited++) {
+		try {
+			writeFileSync(lock, String(process.pid), { flag: 'wx' });
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+			// Another process is making it: wait, unless it died or is stuck.
+			if (lockHolderGone(lock)) rmSync(lock, { force: true });
+			else await sleep(500);
+			if (waited > STALE_LOCK_MS / 500) return false;
+			continue;
+		}
+		const building = `${template}.${process.pid}`;
+		try {
+			if (!existsSync(template)) {
+				rmSync(building, { recursive: true, force: true });
+				mkdirSync(building, { recursive: true });
+				if (await make(building).catch(() => false)) renameSync(building, template);
+			}
+		} finally {
+			rmSync(building, { recursive: true, force: true });
+			rmSync(lock, { force: true });
+		}
+		if (!existsSync(template)) return false;
+	}
+	return true;
+}
+
+/** Runs an n8n CLI command to its end (in a start slot: it loads n8n as a start does); resolves with its exit status. */
+export async function runN8nCommand(version: string, node: string, args: string[], folder: string, environment: Record<string, string>): Promise<number | null> {
 	const release = await acquireStartSlot();
 	try {
-		const status = await new Promise<number | null>((done) => {
-			const child = spawn(node, [n8nEntryPoint(version), 'list:workflow'], {
+		return await new Promise<number | null>((done) => {
+			const child = spawn(node, [n8nEntryPoint(version), ...args], {
 				cwd: folder,
 				env: childEnvironment(node, { ...environment, N8N_USER_FOLDER: folder }),
 				stdio: 'ignore',
@@ -54,15 +83,20 @@ async function makeTemplate(version: string, node: string, environment: Record<s
 			child.on('error', () => done(null));
 			child.on('close', done);
 		});
-		const made = join(folder, '.n8n');
-		if (status !== 0 || !existsSync(join(made, FILES[0]))) return;
-		const building = `${templateDir(version)}.${process.pid}`;
-		rmSync(building, { recursive: true, force: true });
-		mkdirSync(building, { recursive: true });
-		for (const file of FILES) if (existsSync(join(made, file))) copyFileSync(join(made, file), join(building, file));
-		renameSync(building, templateDir(version));
 	} finally {
 		release();
+	}
+}
+
+/** `n8n list:workflow` on an empty folder migrates its database, lists nothing and exits: its database is the template. */
+async function makeSqliteTemplate(version: string, node: string, environment: Record<string, string>, building: string): Promise<boolean> {
+	const folder = scratchFolder('n8n-database-template-');
+	try {
+		const made = join(folder, '.n8n');
+		if ((await runN8nCommand(version, node, ['list:workflow'], folder, environment)) !== 0 || !existsSync(join(made, FILES[0]))) return false;
+		for (const file of FILES) if (existsSync(join(made, file))) copyFileSync(join(made, file), join(building, file));
+		return true;
+	} finally {
 		rmSync(folder, { recursive: true, force: true });
 	}
 }
@@ -75,26 +109,8 @@ async function makeTemplate(version: string, node: string, environment: Record<s
 export async function seedDatabase(version: string, node: string, userFolder: string, environment: Record<string, string>): Promise<boolean> {
 	const target = join(userFolder, '.n8n');
 	if (existsSync(join(target, FILES[0]))) return false;
-	const template = templateDir(version);
-	const lock = `${template}.lock`;
-	for (let waited = 0; !existsSync(join(template, FILES[0])); waited++) {
-		try {
-			writeFileSync(lock, String(process.pid), { flag: 'wx' });
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
-			// Another process is making it: wait, unless it died or is stuck.
-			if (lockHolderGone(lock)) rmSync(lock, { force: true });
-			else await sleep(500);
-			if (waited > STALE_LOCK_MS / 500) return false;
-			continue;
-		}
-		try {
-			if (!existsSync(join(template, FILES[0]))) await makeTemplate(version, node, environment);
-		} finally {
-			rmSync(lock, { force: true });
-		}
-		if (!existsSync(join(template, FILES[0]))) return false;
-	}
+	const template = join(n8nHome(version), 'database-template');
+	if (!(await ensureTemplate(template, async (building) => await makeSqliteTemplate(version, node, environment, building)))) return false;
 	mkdirSync(target, { recursive: true });
 	for (const file of FILES) if (existsSync(join(template, file))) copyFileSync(join(template, file), join(target, file));
 	return true;

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { n8nClient, signInAsOwner, type N8nSession } from './n8n-client';
 import { findFreePorts } from './n8n-http';
 import { seedDatabase } from './n8n-database-template';
-import { acquireStartSlot } from './start-slots';
+import { acquireStartSlot, PRIORITY_SLOTS, START_SLOTS } from './start-slots';
 import { N8N_VERSION, REPO_ROOT, childEnvironment, findNode20, findNode24, n8nEntryPoint, n8nHome, prepareNodesFolder, scratchFolder, whenInstalled } from './n8n-install';
 import { N8nStartError } from './n8n-types';
 import type { N8nInstance, StartN8nOptions } from './n8n-types';
@@ -35,7 +35,7 @@ export const DEFAULT_OWNER = {
 } as const;
 
 /** Fixed so that a kept user folder can be started again (n8n refuses a key that differs from its config). */
-const ENCRYPTION_KEY = 'gemini-omni-e2e-encryption-key-not-secret';
+export const ENCRYPTION_KEY = 'gemini-omni-e2e-encryption-key-not-secret';
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -206,7 +206,7 @@ async function startN8nOnce(options: StartN8nOptions): Promise<N8nInstance> {
 	const logFile = createWriteStream(join(userFolder, 'n8n.log'), { flags: 'a' });
 	const logBuffer = new LogBuffer(2000, logFile, options.onLogLine);
 	// One or two n8n start at a time on this machine (start-slots.ts); the wait is not part of the start time.
-	const releaseStartSlot = await acquireStartSlot();
+	const releaseStartSlot = await acquireStartSlot(options.startPriority ? { slots: START_SLOTS + PRIORITY_SLOTS } : {});
 	const startStarted = Date.now();
 	// Its own process group, so stop() can also end the task runners n8n starts if n8n itself hangs.
 	const child: ChildProcess = spawn(node, [entry, ...roleArguments], {

@@ -13,9 +13,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-import { findFreePort, scratchFolder, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
+import { ensureTemplate, runN8nCommand } from './n8n-database-template';
+import { ENCRYPTION_KEY, findFreePort, findNode24, N8N_VERSION, scratchFolder, startN8n, type N8nInstance, type StartN8nOptions } from './n8n-instance';
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -103,11 +104,11 @@ export async function startQueueServices(): Promise<QueueServices> {
 	try {
 		const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 		children.push(redis);
-		runChecked(...asPostgres(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']));
-		runChecked(
-			...asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', `-p ${postgresPort} -k ${dataDir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-w', 'start']),
-		);
-		runChecked('psql', ['-h', '127.0.0.1', '-p', String(postgresPort), '-U', 'postgres', '-q', '-c', 'CREATE DATABASE n8n']);
+		// A copy of the migrated template when there is one; otherwise an empty database n8n migrates.
+		const template = await postgresTemplate(bin, asPostgres);
+		if (template) runChecked('cp', ['-a', `${template}/.`, dataDir]);
+		else initDatabase(bin, dataDir, postgresPort, asPostgres);
+		if (template) startPostgres(bin, dataDir, postgresPort, asPostgres);
 		for (let attempt = 0; ; attempt++) {
 			try {
 				if ((await redisCommand(redisPort, 'PING')) === 'PONG') break;
@@ -128,20 +129,66 @@ export async function startQueueServices(): Promise<QueueServices> {
 			EXECUTIONS_MODE: 'queue',
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 			QUEUE_BULL_REDIS_PORT: String(redisPort),
-			DB_TYPE: 'postgresdb',
-			DB_POSTGRESDB_HOST: '127.0.0.1',
-			DB_POSTGRESDB_PORT: String(postgresPort),
-			DB_POSTGRESDB_DATABASE: 'n8n',
-			DB_POSTGRESDB_USER: 'postgres',
-			DB_POSTGRESDB_PASSWORD: 'trust-auth-ignores-it',
-			// n8n's default pool is 2 connections, and a query waits at most 20 s for one. With 50 deliveries at
-			// once on a loaded 2-core machine, a webhook process answered 500 "Workflow could not be started!"
-			// (pg-pool: "timeout exceeded when trying to connect") and runs of a burst ended without output.
-			// A deployment that takes bursts sizes its pool; so does this one.
-			DB_POSTGRESDB_POOL_SIZE: '10',
-			DB_POSTGRESDB_CONNECTION_TIMEOUT: '60000',
+			...postgresEnvironment(postgresPort),
 		},
 		stop,
+	};
+}
+
+type AsPostgres = (command: string, args: string[]) => [string, string[]];
+
+function startPostgres(bin: string, dataDir: string, port: number, asPostgres: AsPostgres): void {
+	runChecked(...asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-w', 'start']));
+}
+
+/** initdb, start, and an empty database "n8n". */
+function initDatabase(bin: string, dataDir: string, port: number, asPostgres: AsPostgres): void {
+	runChecked(...asPostgres(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']));
+	startPostgres(bin, dataDir, port, asPostgres);
+	runChecked('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-q', '-c', 'CREATE DATABASE n8n']);
+}
+
+/**
+ * A PostgreSQL data folder whose database n8n has already migrated, made once per n8n version and
+ * PostgreSQL major in the system's temp folder: initdb, then `n8n list:workflow` against it (it
+ * migrates, lists nothing and exits). A stack copies it instead of running initdb and n8n's ~150
+ * migrations at its main's first start (scripts/lib/n8n-database-template.ts does the same for SQLite).
+ */
+async function postgresTemplate(bin: string, asPostgres: AsPostgres): Promise<string | undefined> {
+	const template = join(tmpdir(), `gemini-omni-pg-template-n8n-${N8N_VERSION}-pg${basename(dirname(bin))}`);
+	const made = await ensureTemplate(template, async (building) => {
+		if (process.getuid?.() === 0) {
+			const { uid, gid } = postgresIds();
+			chownSync(building, uid, gid);
+		}
+		const port = await findFreePort();
+		initDatabase(bin, building, port, asPostgres);
+		const folder = scratchFolder('n8n-pg-template-');
+		try {
+			return (await runN8nCommand(N8N_VERSION, findNode24(), ['list:workflow'], folder, { ...postgresEnvironment(port), N8N_ENCRYPTION_KEY: ENCRYPTION_KEY })) === 0;
+		} finally {
+			rmSync(folder, { recursive: true, force: true });
+			// A clean stop: the copy then starts without recovery.
+			spawnSync(...asPostgres(join(bin, 'pg_ctl'), ['-D', building, '-m', 'fast', '-w', 'stop']));
+		}
+	});
+	return made ? template : undefined;
+}
+
+function postgresEnvironment(port: number): Record<string, string> {
+	return {
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: '127.0.0.1',
+		DB_POSTGRESDB_PORT: String(port),
+		DB_POSTGRESDB_DATABASE: 'n8n',
+		DB_POSTGRESDB_USER: 'postgres',
+		DB_POSTGRESDB_PASSWORD: 'trust-auth-ignores-it',
+		// n8n's default pool is 2 connections, and a query waits at most 20 s for one. With 50 deliveries at
+		// once on a loaded 2-core machine, a webhook process answered 500 "Workflow could not be started!"
+		// (pg-pool: "timeout exceeded when trying to connect") and runs of a burst ended without output.
+		// A deployment that takes bursts sizes its pool; so does this one.
+		DB_POSTGRESDB_POOL_SIZE: '10',
+		DB_POSTGRESDB_CONNECTION_TIMEOUT: '60000',
 	};
 }
 
@@ -158,6 +205,8 @@ export interface QueueStackOptions {
 	workerConcurrency?: number;
 	/** Extra environment for every n8n process. */
 	env?: Record<string, string>;
+	/** Every start and restart of the stack's processes may take the priority start slot (StartN8nOptions.startPriority). */
+	startPriority?: boolean;
 }
 
 export interface QueueStack {
@@ -213,6 +262,7 @@ export async function startQueueStack(options: QueueStackOptions = {}): Promise<
 			userFolder: folder(name),
 			keepFolder: true,
 			workerConcurrency: options.workerConcurrency ?? 5,
+			startPriority: options.startPriority,
 			env: shared,
 			...extra,
 		});
