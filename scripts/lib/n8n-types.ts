@@ -38,6 +38,11 @@ export interface StartN8nOptions {
 	role?: 'main' | 'worker' | 'webhook';
 	/** A worker's `--concurrency` (default 5). */
 	workerConcurrency?: number;
+	/**
+	 * Whether this start may also take the start slot kept for the suite's longest path (scripts/lib/start-slots.ts,
+	 * PRIORITY_SLOTS): a file whose stack start and restart delay everything after them.
+	 */
+	startPriority?: boolean;
 }
 
 export interface HttpResult<T = unknown> {

@@ -10,7 +10,8 @@ import { finished, PRO, queueSuiteForThisFile, report } from './support';
 
 jest.setTimeout(900_000);
 
-const suite = queueSuiteForThisFile();
+// The longest file of `npm test`: its stack's starts and restart take the priority start slot.
+const suite = queueSuiteForThisFile({ startPriority: true });
 
 describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
 	it('30 prompts on a 5-job key: all done, each submitted once, workers idle between passes, nothing lost across a restart of every process and a crash of both workers', async () => {

@@ -35,12 +35,12 @@ export interface QueueSuite {
 	stop(): Promise<void>;
 }
 
-export async function startQueueSuite(simulatorOptions: SimulatorOptions): Promise<QueueSuite> {
+export async function startQueueSuite(simulatorOptions: SimulatorOptions, stackOptions: { startPriority?: boolean } = {}): Promise<QueueSuite> {
 	const sim = await startSimulator(simulatorOptions);
 	const started = Date.now();
 	let stack: QueueStack;
 	try {
-		stack = await startQueueStack({ workers: 2, workerConcurrency: 5 });
+		stack = await startQueueStack({ workers: 2, workerConcurrency: 5, ...stackOptions });
 	} catch (error) {
 		await sim.close();
 		throw error;
@@ -87,14 +87,15 @@ export async function startQueueSuite(simulatorOptions: SimulatorOptions): Promi
 }
 
 /**
- * This file's stack: started before its tests, stopped after them. Returns the started suite. Time scale
+ * This file's stack: started before its tests, stopped after them (`startPriority`: the file on the
+ * suite's longest path). Returns the started suite. Time scale
  * 0.5 (an 8 s clip runs 4 s, a 60 s one 30 s: under the 70 s between passes); the simulator gives n8n up
  * to a minute to answer a delivery or a callback (2 cores).
  */
-export function queueSuiteForThisFile(): () => QueueSuite {
+export function queueSuiteForThisFile(stackOptions: { startPriority?: boolean } = {}): () => QueueSuite {
 	let suite: QueueSuite | undefined;
 	beforeAll(async () => {
-		suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 });
+		suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 }, stackOptions);
 	}, 600_000);
 	afterAll(async () => {
 		await suite?.stop();

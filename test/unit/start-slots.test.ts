@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { acquireStartSlot } from '../../scripts/lib/start-slots';
+import { acquireStartSlot, PRIORITY_SLOTS, START_SLOTS } from '../../scripts/lib/start-slots';
 
 /** A sleep that only returns when the test lets it, and counts how often it was called. */
 function controlledSleep() {
@@ -36,6 +36,26 @@ describe('acquireStartSlot', () => {
 		clock.wakeAll();
 		await flush();
 		expect(third).toBeInstanceOf(Function);
+	});
+
+	it('keeps a slot for priority starts: with every common slot taken, a priority start goes ahead and a common one waits', async () => {
+		const directory = mkdtempSync(join(tmpdir(), 'slots-'));
+		const clock = controlledSleep();
+		const common = { directory, slots: START_SLOTS, sleep: clock.sleep };
+		const priority = { ...common, slots: START_SLOTS + PRIORITY_SLOTS };
+		for (let i = 0; i < START_SLOTS; i++) await acquireStartSlot(common);
+		let commonStart: (() => void) | undefined;
+		void acquireStartSlot(common).then((release) => (commonStart = release));
+		let priorityStart: (() => void) | undefined;
+		void acquireStartSlot(priority).then((release) => (priorityStart = release));
+		await flush();
+		expect(priorityStart).toBeInstanceOf(Function);
+		expect(commonStart).toBeUndefined();
+		// A released priority slot is not one a common start may take.
+		priorityStart!();
+		clock.wakeAll();
+		await flush();
+		expect(commonStart).toBeUndefined();
 	});
 
 	it('takes over a slot whose holder is no longer running, or that is older than the stale limit', async () => {
