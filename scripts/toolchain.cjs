@@ -245,12 +245,11 @@ function build({ node, env }) {
 }
 
 const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
-const NEEDS_N8N = ['e2e', 'queue'];
+const NEEDS_N8N = ['e2e', 'queue', 'browser'];
 // Jest workers for `npm test`. Most of the time a test file that drives n8n waits: on the node's request
 // budget (real minutes, whatever the simulator's time scale), on a Wait between passes, on a restart. So
 // four files at a time fit 2 cores, with at most two n8n processes starting at once
-// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). The browser suite runs
-// after the others, alone: beside them, the editor's node panel failed where it passes alone.
+// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js).
 const TEST_WORKERS = '4';
 
 /**
@@ -291,7 +290,6 @@ async function testEverything(ctx, args) {
 		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	}
 	await Promise.all(checks);
-	await jestRun(['browser']);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
 

@@ -23,8 +23,9 @@ export interface StartSlotOptions {
 export const START_SLOTS = 2;
 /**
  * One more slot, after those, that only starts asking for it take (`slots: START_SLOTS + PRIORITY_SLOTS`):
- * the queue stack of the batch in passes, whose start and restart are on `npm test`'s longest path. With
- * three stacks and n8n 1.x starting at once, its stack was ready after 129-189 s.
+ * the queue stacks of the batch in passes and of the trigger file, whose starts and restarts are on
+ * `npm test`'s longest path. With three stacks and n8n 1.x starting at once, a stack was ready after
+ * 129-189 s.
  */
 export const PRIORITY_SLOTS = 1;
 

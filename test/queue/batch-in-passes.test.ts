@@ -10,7 +10,7 @@ import { finished, PRO, queueSuiteForThisFile, report } from './support';
 
 jest.setTimeout(900_000);
 
-// The longest file of `npm test`: its stack's starts and restart take the priority start slot.
+// One of `npm test`'s longest files: its stack's starts and restart may take the priority start slot.
 const suite = queueSuiteForThisFile({ startPriority: true });
 
 describe('Batches that hold no worker (examples/batch-in-passes.json)', () => {
