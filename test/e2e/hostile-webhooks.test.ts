@@ -142,8 +142,9 @@ it('50 unverifiable requests at a resume URL leave the execution waiting; the ge
 	const workflowId = await n8n.createWorkflow(workflow);
 	await n8n.activateWorkflow(workflowId);
 	sim.clearLog();
-	// 40 s of simulated run time at scale 0.5: 20 s for the hostile requests before the callback.
-	expect((await n8n.callWebhook(CALLBACK_PATH, { prompt: '[sim:seconds=40] A quiet harbour at night' })).status).toBe(200);
+	// 80 s of simulated run time at scale 0.5: 40 s for the hostile requests before the callback (with
+	// 20 s, four files at a time on 2 cores once took longer and the job was done before the check).
+	expect((await n8n.callWebhook(CALLBACK_PATH, { prompt: '[sim:seconds=80] A quiet harbour at night' })).status).toBe(200);
 	const generate = await until('the generate request', () => generateRequests(sim)[0]);
 	const jobId = String(generate.jobId);
 	const resumeUrl = String((generate.body as { callbackUrl?: string }).callbackUrl);
