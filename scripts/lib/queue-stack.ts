@@ -186,9 +186,10 @@ function postgresEnvironment(port: number): Record<string, string> {
 		// n8n's default pool is 2 connections, and a query waits at most 20 s for one. With 50 deliveries at
 		// once on a loaded 2-core machine, a webhook process answered 500 "Workflow could not be started!"
 		// (pg-pool: "timeout exceeded when trying to connect") and runs of a burst ended without output.
-		// A deployment that takes bursts sizes its pool; so does this one.
+		// A deployment that takes bursts sizes its pool; so does this one. 60 s to get one was still
+		// exceeded once, with four test files at a time (25 of a burst's 50 runs).
 		DB_POSTGRESDB_POOL_SIZE: '10',
-		DB_POSTGRESDB_CONNECTION_TIMEOUT: '60000',
+		DB_POSTGRESDB_CONNECTION_TIMEOUT: '120000',
 	};
 }
 

@@ -90,12 +90,13 @@ export async function startQueueSuite(simulatorOptions: SimulatorOptions, stackO
  * This file's stack: started before its tests, stopped after them (`startPriority`: the file on the
  * suite's longest path). Returns the started suite. Time scale
  * 0.5 (an 8 s clip runs 4 s, a 60 s one 30 s: under the 70 s between passes); the simulator gives n8n up
- * to a minute to answer a delivery or a callback (2 cores).
+ * to two minutes to answer a delivery or a callback (2 cores, four test files at a time), as long as n8n
+ * may wait for a database connection (scripts/lib/queue-stack.ts).
  */
 export function queueSuiteForThisFile(stackOptions: { startPriority?: boolean } = {}): () => QueueSuite {
 	let suite: QueueSuite | undefined;
 	beforeAll(async () => {
-		suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 60_000 }, stackOptions);
+		suite = await startQueueSuite({ timeScale: 0.5, webhookAnswerTimeoutMs: 120_000 }, stackOptions);
 	}, 600_000);
 	afterAll(async () => {
 		await suite?.stop();
