@@ -12,29 +12,17 @@
  * died, a start goes on without it and n8n migrates as it always did.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { childEnvironment, n8nEntryPoint, n8nHome, scratchFolder } from './n8n-install';
-import { acquireStartSlot } from './start-slots';
+import { acquireStartSlot, holderGone } from './start-slots';
 
 const FILES = ['database.sqlite', 'database.sqlite-wal', 'database.sqlite-shm'];
 /** Longer than making the template ever took (35 s on a loaded machine): a lock older than that is abandoned. */
 const STALE_LOCK_MS = 180_000;
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-function lockHolderGone(lock: string): boolean {
-	try {
-		if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) return true;
-		const pid = Number(readFileSync(lock, 'utf8'));
-		if (!Number.isInteger(pid) || pid <= 0) return false;
-		process.kill(pid, 0);
-		return false;
-	} catch (error) {
-		return ['ESRCH', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '');
-	}
-}
 
 /**
  * The folder `template`, made once by `make` (into a folder it is given, renamed into place when `make`
@@ -49,7 +37,7 @@ export async function ensureTemplate(template: string, make: (building: string) 
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
 			// Another process is making it: wait, unless it died or is stuck.
-			if (lockHolderGone(lock)) rmSync(lock, { force: true });
+			if (holderGone(lock, STALE_LOCK_MS, Date.now())) rmSync(lock, { force: true });
 			else await sleep(500);
 			if (waited > STALE_LOCK_MS / 500) return false;
 			continue;

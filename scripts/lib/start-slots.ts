@@ -37,7 +37,8 @@ const DEFAULTS = {
 	now: () => Date.now(),
 };
 
-function holderGone(path: string, staleMs: number, now: number): boolean {
+/** Whether a lock file's holder is gone: the lock is older than `staleMs`, or its PID no longer runs. */
+export function holderGone(path: string, staleMs: number, now: number): boolean {
 	try {
 		if (now - statSync(path).mtimeMs > staleMs) return true;
 		const pid = Number(readFileSync(path, 'utf8'));
