@@ -248,11 +248,10 @@ const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue'];
 // Jest workers for `npm test`. Most of the time a test file that drives n8n waits: on the node's request
 // budget (real minutes, whatever the simulator's time scale), on a Wait between passes, on a restart. So
-// four files at a time fit 2 cores, with at most two n8n processes starting at once
-// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). The browser suite runs
-// after the others, alone: among them (measured, 4 at a time) it took 243 s instead of 127 and the run
-// saved 28 s of 900, CPU-bound, while two timing checks of other files failed under the extra load.
-const TEST_WORKERS = '4';
+// five files at a time fit 2 cores, with at most two n8n processes starting at once
+// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). The browser suite is one of
+// them: it starts when the first long file ends, instead of alone after all the others.
+const TEST_WORKERS = '5';
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
@@ -287,12 +286,11 @@ async function testEverything(ctx, args) {
 	if (n8n1x) checks.push(n8n1x.then(note(`installing n8n ${N8N_1X_VERSION}`)));
 	if (n8n || debian) {
 		await Promise.all([jestRun(NEEDS_NO_N8N), n8n, debian]);
-		await jestRun(NEEDS_N8N, [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestRun([...NEEDS_N8N, 'browser'], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	} else {
-		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N, 'browser'], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	}
 	await Promise.all(checks);
-	await jestRun(['browser']);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
 }
 

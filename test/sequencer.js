@@ -14,7 +14,6 @@ const MEASURED_SECONDS = {
 	'queue/queue-trigger': 277,
 	'e2e/n8n-1x': 254,
 	'e2e/bench-smoke': 208,
-	// `npm test` runs the browser suite alone, after the others (scripts/toolchain.cjs).
 	'browser/editor': 127,
 	'e2e/batch-failure': 116,
 	'e2e/paid-once': 108,
