@@ -112,10 +112,23 @@ function quietStepAsync(title, logName, command, args, env, shell = false, endOp
 	});
 }
 
-/** Runs a tool in the foreground without blocking (Jest beside the installs); resolves with its exit status. */
-function runAsync(command, args, env) {
+/**
+ * Runs a tool in the foreground without blocking (Jest beside the installs); resolves with its exit status.
+ * With `onLine`, its standard error is passed on line by line through `onLine` too (Jest prints there the
+ * PASS or FAIL line of each test file as it ends).
+ */
+function runAsync(command, args, env, onLine) {
 	return new Promise((resolve) => {
-		const child = spawn(command, args, { cwd: ROOT, env, stdio: 'inherit' });
+		const child = spawn(command, args, { cwd: ROOT, env, stdio: ['inherit', 'inherit', onLine ? 'pipe' : 'inherit'] });
+		if (onLine) {
+			let rest = '';
+			child.stderr.on('data', (chunk) => {
+				process.stderr.write(chunk);
+				const lines = (rest + chunk.toString()).split('\n');
+				rest = lines.pop();
+				for (const line of lines) onLine(line);
+			});
+		}
 		child.on('error', (error) => {
 			log(`${command}: ${error.message}`);
 			resolve(1);
@@ -248,10 +261,14 @@ const NEEDS_NO_N8N = ['unit', 'simulator', 'engine'];
 const NEEDS_N8N = ['e2e', 'queue'];
 // Jest workers for `npm test`. Most of the time a test file that drives n8n waits: on the node's request
 // budget (real minutes, whatever the simulator's time scale), on a Wait between passes, on a restart. So
-// five files at a time fit 2 cores, with at most two n8n processes starting at once
-// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). The browser suite is one of
-// them: it starts when the first long file ends, instead of alone after all the others.
-const TEST_WORKERS = '5';
+// four files at a time fit 2 cores, with at most two n8n processes starting at once
+// (scripts/lib/start-slots.ts); the longest start first (test/sequencer.js). Five at a time (measured)
+// starved the queue stacks' PostgreSQL in a burst of trigger deliveries.
+const TEST_WORKERS = '4';
+// The browser suite runs beside the others' end, started once these files have ended: those with bursts
+// of deliveries, which failed under its extra load when it started earlier (measured). Until then it
+// waited for every file, while the CPU was idle a third of the time in the run's last 200 s.
+const BROWSER_AFTER = ['queue/queue-trigger.test.ts', 'queue/queue-mode.test.ts', 'e2e/bench-smoke.test.ts'];
 
 /**
  * `npm test`: everything, overlapped where it can be. The type check, lint and n8n's verification scan
@@ -270,10 +287,21 @@ async function testEverything(ctx, args) {
 	};
 	const check = (title, logName, checkArgs, showLog = false) =>
 		quietStepAsync(title, logName, node, checkArgs, env, false, { fatal: false, showLog, tailLines: 200 }).then(note(title));
-	const jestRun = (projects, extra = [], extraEnv = {}) =>
-		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...extra, ...args, '--selectProjects', ...projects], { ...env, ...extraEnv }).then((status) =>
+	const jestRun = (projects, extra = [], extraEnv = {}, onLine = undefined) =>
+		runAsync(node, [tool.jest, '--maxWorkers', TEST_WORKERS, ...extra, ...args, '--selectProjects', ...projects], { ...env, ...extraEnv }, onLine).then((status) =>
 			note(`jest ${projects.join(', ')} ${extra.join(' ')}`.trim())(status === 0),
 		);
+	// The tests that need n8n, and the browser suite once the files of BROWSER_AFTER have ended (or all of them).
+	const jestWithBrowser = async (projects, extraEnv) => {
+		const waitingFor = new Set(BROWSER_AFTER);
+		let browser;
+		const startBrowser = () => (browser ??= jestRun(['browser']));
+		await jestRun(projects, [], extraEnv, (line) => {
+			const ended = /^\s*(?:PASS|FAIL)\s+(?:\S+\s+)?test\/(\S+)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+			if (ended && waitingFor.delete(ended[1]) && waitingFor.size === 0) startBrowser();
+		});
+		await startBrowser();
+	};
 	const scan = () => check("n8n's verification scan (source, tarball, n8n-node lint)", 'scan', [join('scripts', 'scan.mjs')], true);
 	build(ctx);
 	// Both keep what they learned in .cache: a run after a small change checks only what it touched.
@@ -286,9 +314,9 @@ async function testEverything(ctx, args) {
 	if (n8n1x) checks.push(n8n1x.then(note(`installing n8n ${N8N_1X_VERSION}`)));
 	if (n8n || debian) {
 		await Promise.all([jestRun(NEEDS_NO_N8N), n8n, debian]);
-		await jestRun([...NEEDS_N8N, 'browser'], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestWithBrowser(NEEDS_N8N, n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	} else {
-		await jestRun([...NEEDS_NO_N8N, ...NEEDS_N8N, 'browser'], [], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
+		await jestWithBrowser([...NEEDS_NO_N8N, ...NEEDS_N8N], n8n1x ? { GEMINI_OMNI_INSTALLING: N8N_1X_VERSION } : {});
 	}
 	await Promise.all(checks);
 	if (failed.length > 0) fail(`failed: ${failed.join('; ')}`);
