@@ -4,7 +4,8 @@
 # (scripts/toolchain.cjs puts Node 24 there for 2.x and Node 20 for 1.x): sqlite3 is built for it.
 # Flags measured in ../shared/N8N-NOTES.md:
 #  --ignore-scripts: @confluentinc/kafka-javascript would download a binary from outside the registry;
-#  then sqlite3 is rebuilt from its bundled sources (offline);
+#  then sqlite3's binding comes from its bundled sources (offline), built once for 2.x and 1.x
+#  (scripts/lib/sqlite3-binding.sh);
 #  1.x only: its xlsx dependency points outside the registry, so the host package overrides it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,14 +24,19 @@ case "$N8N_VERSION" in
   1.*) [ -f "$ROOT/scripts/host-locks/n8n-$N8N_VERSION/package-lock.json" ] || echo '{"name":"n8n-host","private":true,"overrides":{"xlsx":"0.18.5"}}' > "$DIR/package.json" ;;
 esac
 source "$ROOT/scripts/lib/install-host.sh"
+source "$ROOT/scripts/lib/sqlite3-binding.sh"
+SQLITE3_VERSION="$(sqlite3_pinned_version "$N8N_VERSION")"
+[ -z "$SQLITE3_VERSION" ] || start_sqlite3_build "$SQLITE3_VERSION"
 NPM_FLAGS=(--ignore-scripts --no-audit --no-fund)
 if ! { install_host "$DIR" "n8n@$N8N_VERSION" \
-       && (cd "$DIR" && npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false); } >"$LOG" 2>&1; then
+       && { { [ -n "$SQLITE3_VERSION" ] && use_sqlite3_build "$SQLITE3_VERSION" "$DIR"; } \
+            || (cd "$DIR" && npm rebuild sqlite3 --foreground-scripts --ignore-scripts=false); }; } >"$LOG" 2>&1; then
   tail -n 40 "$LOG"; echo "[install-n8n] failed; the whole log is $LOG"; exit 1
 fi
 cd "$DIR"
 test -x node_modules/.bin/n8n
-# n8n cannot open its database without the native binding: fail here, not at n8n's first start.
-(cd node_modules/n8n && node -e "require('sqlite3')")
+# n8n cannot open its database without the native binding: fail here, not at n8n's first start (a
+# binding built for a newer N-API loads, then crashes at the first query).
+(cd node_modules/n8n && node -e "new (require('sqlite3').Database)(':memory:').get('select 1', (error) => process.exit(error ? 1 : 0))")
 touch .installed
 echo "[install-n8n] done"
