@@ -190,6 +190,12 @@ function postgresEnvironment(port: number): Record<string, string> {
 		// exceeded once, with four test files at a time (25 of a burst's 50 runs).
 		DB_POSTGRESDB_POOL_SIZE: '10',
 		DB_POSTGRESDB_CONNECTION_TIMEOUT: '120000',
+		// n8n 2.x pings its database every 2 s through the same pool, giving up after 5 s; after 3 failed
+		// pings it tears the pool down and makes a new one (@n8n/db's DbConnectionMonitor). In a burst that
+		// holds every connection the ping only waits its turn, yet the teardown left 10 of 50 deliveries
+		// unanswered for 120 s (a webhook process's log: "Database ping failed (3/3): Database connection
+		// timed out", then "Triggering database connection recovery"). The ping waits as long as a query.
+		DB_PING_TIMEOUT_MS: '120000',
 	};
 }
 
