@@ -62,6 +62,10 @@ export interface Sizes {
 	triggerRemembered: number[];
 	/** The Trigger's diagnostic variants (one thing taken out, the legacy engine): full runs only. */
 	triggerDiagnostics: boolean;
+	/** Seconds after a Trigger load before n8n's settled memory is read. */
+	triggerSettleSeconds: number;
+	/** Whether the Webhook and Trigger variants share one n8n (the smoke run: it checks counts, not memory). */
+	triggerOneN8n: boolean;
 }
 
 export const FULL: Sizes = {
@@ -85,6 +89,8 @@ export const FULL: Sizes = {
 	triggerDeliveries: 300,
 	triggerRemembered: [1_000, 10_000, 20_000],
 	triggerDiagnostics: true,
+	triggerSettleSeconds: 15,
+	triggerOneN8n: false,
 };
 
 export const SMOKE: Sizes = {
@@ -110,6 +116,8 @@ export const SMOKE: Sizes = {
 	triggerDeliveries: 30,
 	triggerRemembered: [],
 	triggerDiagnostics: false,
+	triggerSettleSeconds: 1,
+	triggerOneN8n: true,
 };
 
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**NO**');

@@ -4,7 +4,8 @@
  *
  * Speed is end to end: deliveries per second from the first sent until the last run they started has
  * stopped, and memory is sampled over the same span (an answered delivery's run may still be to come).
- * Each variant gets a fresh n8n (and simulator), so one variant's heap is never another's baseline.
+ * Each variant gets a fresh n8n (and simulator), so one variant's heap is never another's baseline
+ * (the smoke run, which checks only counts, runs its two variants in one n8n: `Sizes.triggerOneN8n`).
  * The variants take one thing away at a time, to find where the Trigger's cost comes from:
  * - the bare Webhook node (static parameters, v2): n8n 2.41 skips its expression isolate in the
  *   webhook phase (`live-webhooks.js`, `webhookPhaseNeedsIsolate`);
@@ -82,8 +83,9 @@ interface Measured {
 	runs: number;
 	beforeMiB: number;
 	peakMiB: number;
-	/** 15 s after the last run finished. */
+	/** `settleSeconds` after the last run finished. */
 	settledMiB: number;
+	settleSeconds: number;
 	duplicateOk?: number;
 	duplicateRuns?: number;
 	/** Bytes of the workflow's static data as n8n saved it after the load (the Trigger only). */
@@ -197,9 +199,9 @@ async function activeReceiver(stack: Stack, variant: Variant): Promise<{ workflo
 	return { workflowId, url: n8n.webhookUrl(path) };
 }
 
-export async function measureVariant(variant: Variant, n: number): Promise<Measured> {
-	const expectRuns = variant.without !== 'run';
-	const stack = await startStack({
+/** An n8n (and simulator) for a variant: its environment, and the diagnostic package it runs. */
+async function stackFor(variant: Variant): Promise<Stack> {
+	return await startStack({
 		simulator: { timeScale: 1 },
 		n8n: {
 			env: { ...(variant.engine === 'legacy' ? { N8N_EXPRESSION_ENGINE: 'legacy' } : {}), ...variant.env },
@@ -207,6 +209,15 @@ export async function measureVariant(variant: Variant, n: number): Promise<Measu
 		},
 		onProgress: (message) => process.stderr.write(`[bench] trigger: ${message}\n`),
 	});
+}
+
+/**
+ * One variant under the load, in a fresh n8n, or in `shared` (left running) when given. `settleSeconds`:
+ * how long after the load the settled RSS is read.
+ */
+export async function measureVariant(variant: Variant, n: number, settleSeconds: number, shared?: Stack): Promise<Measured> {
+	const expectRuns = variant.without !== 'run';
+	const stack = shared ?? (await stackFor(variant));
 	try {
 		const { sim, n8n } = stack;
 		const { workflowId, url } = await activeReceiver(stack, variant);
@@ -231,9 +242,10 @@ export async function measureVariant(variant: Variant, n: number): Promise<Measu
 		const loadRuns = load.result.finished.filter((execution) => Date.parse(execution.startedAt) >= startedAt);
 		const runs = loadRuns.length;
 		const lastStopped = Math.max(startedAt + load.result.ms, ...loadRuns.map((execution) => Date.parse(execution.stoppedAt ?? '') || 0));
-		await sleep(15_000);
+		await sleep(settleSeconds * 1000);
 		const measured: Measured = {
 			settledMiB: rssMiB(n8n.pid),
+			settleSeconds,
 			perSecond: n / ((lastStopped - startedAt) / 1000),
 			answeredPerSecond: n / (load.result.ms / 1000),
 			ok: load.result.statuses.filter((status) => status === 200).length,
@@ -254,13 +266,13 @@ export async function measureVariant(variant: Variant, n: number): Promise<Measu
 		await n8n.deactivateWorkflow(workflowId);
 		return measured;
 	} finally {
-		await stack.stop();
+		if (!shared) await stack.stop();
 	}
 }
 
 const growth = (m: Measured) => m.peakMiB - m.beforeMiB;
 const describe = (m: Measured) =>
-	`${fmt(m.perSecond, 1)}/s (answered ${fmt(m.answeredPerSecond, 1)}/s), RSS +${fmt(growth(m), 0)} MiB (${fmt(m.beforeMiB, 0)} → peak ${fmt(m.peakMiB, 0)}, ${fmt(m.settledMiB, 0)} 15 s after), ${m.ok} answered 200, ${m.runs} runs`;
+	`${fmt(m.perSecond, 1)}/s (answered ${fmt(m.answeredPerSecond, 1)}/s), RSS +${fmt(growth(m), 0)} MiB (${fmt(m.beforeMiB, 0)} → peak ${fmt(m.peakMiB, 0)}, ${fmt(m.settledMiB, 0)} ${m.settleSeconds} s after), ${m.ok} answered 200, ${m.runs} runs`;
 
 /** Where the Trigger's time and memory go: diagnostic copies with one thing taken out, and n8n without isolates. */
 async function diagnostics(webhook: Measured, trigger: Measured, n: number, scenario: string, measure: (variant: Variant) => Promise<Measured>): Promise<Row[]> {
@@ -318,17 +330,25 @@ export async function triggerUnderLoad(sizes: Sizes): Promise<ScenarioResult> {
 	const n = sizes.triggerDeliveries;
 	const rows: Row[] = [];
 	const broken: string[] = [];
-	const scenario = `${n} distinct signed job.completed events, ${PARALLEL} at a time, real n8n, a fresh n8n per variant`;
-	const measure = async (variant: Variant) => {
-		const measured = await measureVariant(variant, n);
+	const scenario = `${n} distinct signed job.completed events, ${PARALLEL} at a time, real n8n, ${sizes.triggerOneN8n ? 'one n8n for both variants' : 'a fresh n8n per variant'}`;
+	const measure = async (variant: Variant, shared?: Stack) => {
+		const measured = await measureVariant(variant, n, sizes.triggerSettleSeconds, shared);
 		const runs = variant.without === 'run' ? 0 : n;
 		if (measured.runs !== runs || measured.ok !== n) broken.push(`trigger load (${JSON.stringify(variant)}): ${measured.ok}/${n} answered 200, ${measured.runs} runs`);
 		if (measured.duplicateRuns) broken.push(`trigger load: ${measured.duplicateRuns} runs from duplicates`);
 		return measured;
 	};
 
-	const webhook = await measure({ receiver: 'webhook', engine: 'default' });
-	const trigger = await measure({ receiver: 'trigger', engine: 'default', duplicates: true });
+	// The smoke run checks counts, not memory: its two variants share one n8n.
+	const shared = sizes.triggerOneN8n ? await stackFor({ receiver: 'webhook', engine: 'default' }) : undefined;
+	let webhook: Measured;
+	let trigger: Measured;
+	try {
+		webhook = await measure({ receiver: 'webhook', engine: 'default' }, shared);
+		trigger = await measure({ receiver: 'trigger', engine: 'default', duplicates: true }, shared);
+	} finally {
+		await shared?.stop();
+	}
 	const speed = trigger.perSecond / webhook.perSecond;
 	const memory = growth(trigger) / growth(webhook);
 	rows.push({
