@@ -73,9 +73,17 @@ export async function launchEditorBrowser(): Promise<EditorBrowser> {
 /** Closes the toasts ("Credential successfully created…") and parks the mouse, for a clean picture. */
 export async function tidyForScreenshot(page: Page): Promise<void> {
 	const closeButtons = page.locator('.el-notification .el-notification__closeBtn:visible');
+	const deadline = Date.now() + UI_TIMEOUT;
 	for (let count = await closeButtons.count(); count > 0; count = await closeButtons.count()) {
-		await closeButtons.first().click();
-		await waitForValue(() => closeButtons.count(), (left) => left < count, { what: 'a toast to close', timeoutMs: 5_000 });
+		if (Date.now() > deadline) throw new Error(`${count} toast(s) still open after ${UI_TIMEOUT / 1000} s of closing them`);
+		// On a loaded machine a toast can slide or close by itself while it is clicked (Playwright: "element
+		// was detached from the DOM", retried until the click's timeout): then the next look finds fewer
+		// toasts, or the next click gets the one that is left.
+		await closeButtons
+			.first()
+			.click({ timeout: 5_000 })
+			.catch(() => undefined);
+		await waitForValue(() => closeButtons.count(), (left) => left < count, { what: 'a toast to close', timeoutMs: 5_000 }).catch(() => undefined);
 	}
 	await page.mouse.move(1, 1);
 }
